@@ -1,0 +1,1 @@
+"""The kubelet: node registration and heartbeat, pod workers on containerd's CRI, probes, logs."""

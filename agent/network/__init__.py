@@ -1,0 +1,1 @@
+"""The pod network on a node: CNI configuration and host-gw routes."""

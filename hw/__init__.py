@@ -1,0 +1,1 @@
+"""The physical side: board facts, power control, provisioning, and the simulated Pi testbed."""

@@ -1,0 +1,1 @@
+"""Kubernetes-shaped object types, validation, defaults, and the resource registry."""

@@ -1,0 +1,1 @@
+"""Small pieces every component shares: clock, metrics listener, logging set-up."""

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install what a fresh Debian 12 machine lacks to run picluster, then make the venv.
+# Safe to rerun: it installs only what is missing. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(
+  etcd-server etcd-client                         # the real etcd, peer in tests and benchmarks
+  containerd runc containernetworking-plugins     # the container runtime on every (simulated) Pi
+  nftables iproute2 busybox-static                # netfilter, netns tooling, test images
+  prometheus openssh-server                       # monitoring and provisioning peers
+  curl procps psmisc util-linux ca-certificates
+  python3 python3-venv python3-pip
+)
+
+missing=()
+for pkg in "${DEBS[@]}"; do
+  [[ "$pkg" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})) || [[ "${PICLUSTER_APT_UPDATE:-}" == 1 ]]; then
+  echo "==> apt-get install ${missing[*]:-(refresh)}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  if ((${#missing[@]})); then
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# A Python >= 3.11 for the venv: the one on PATH when it is new enough, else Debian's.
+PY=${PYTHON:-}
+if [[ -z "$PY" ]]; then
+  for cand in python3.12 python3.11 python3 /usr/bin/python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      PY=$cand; break
+    fi
+  done
+fi
+
+stamp=.venv/.picluster-installed
+if [[ ! -x .venv/bin/python ]]; then
+  echo "==> creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+  echo "==> pip install -e .[test]"
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[test]'
+  touch "$stamp"
+fi

@@ -1,0 +1,3 @@
+"""Shared test set-up. Fixture modules live in tests/fixtures and are loaded here as plugins."""
+
+pytest_plugins: list[str] = []

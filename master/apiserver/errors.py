@@ -1,0 +1,157 @@
+"""Errors of the apiserver boundary: every one becomes a ``metav1.Status`` on the wire.
+
+The tree::
+
+    ApiError(status)            a request that ends in a Status with code >= 400
+                                (400 BadRequest, 401 Unauthorized, 403 Forbidden, 404 NotFound,
+                                405 MethodNotAllowed, 406 NotAcceptable, 409 AlreadyExists/Conflict,
+                                410 Expired/Gone, 413 RequestEntityTooLarge, 415 UnsupportedMediaType,
+                                422 Invalid, 429 TooManyRequests, 500 InternalError, 503, 504 Timeout)
+
+Handlers raise ``ApiError`` to end a request early; the error middleware renders its Status.
+Anything else that escapes a handler is a bug: it is logged with its traceback and answered with
+a generic 500 InternalError Status, never a traceback on the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "already_exists",
+    "bad_request",
+    "conflict",
+    "forbidden",
+    "gone",
+    "internal_error",
+    "invalid",
+    "method_not_allowed",
+    "not_acceptable",
+    "not_found",
+    "service_unavailable",
+    "status",
+    "timeout",
+    "too_large",
+    "unauthorized",
+    "unsupported_media_type",
+]
+
+
+def status(
+    code: int, reason: str, message: str, *, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure" if code >= 400 else "Success",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        out["details"] = details
+    return out
+
+
+class ApiError(Exception):
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message", ""))
+        self.body = body
+
+    @property
+    def code(self) -> int:
+        return int(self.body.get("code", 500))
+
+    @property
+    def reason(self) -> str:
+        return str(self.body.get("reason", ""))
+
+
+def _qualified(resource: str, group: str) -> str:
+    return f"{resource}.{group}" if group else resource
+
+
+def _details(name: str, resource: str, group: str) -> dict[str, Any]:
+    d: dict[str, Any] = {"name": name, "kind": resource}
+    if group:
+        d["group"] = group
+    return d
+
+
+def not_found(resource: str, name: str, group: str = "") -> ApiError:
+    q = _qualified(resource, group)
+    return ApiError(status(404, "NotFound", f'{q} "{name}" not found', details=_details(name, resource, group)))
+
+
+def already_exists(resource: str, name: str, group: str = "") -> ApiError:
+    q = _qualified(resource, group)
+    return ApiError(
+        status(409, "AlreadyExists", f'{q} "{name}" already exists', details=_details(name, resource, group))
+    )
+
+
+def conflict(resource: str, name: str, group: str = "", why: str = "") -> ApiError:
+    q = _qualified(resource, group)
+    why = why or "the object has been modified; please apply your changes to the latest version and try again"
+    return ApiError(
+        status(409, "Conflict", f'Operation cannot be fulfilled on {q} "{name}": {why}',
+               details=_details(name, resource, group))
+    )
+
+
+def invalid(kind: str, name: str, causes: list[tuple[str, str, str]], group: str = "") -> ApiError:
+    """``causes`` are (reason, field, message) — reason as Kubernetes' FieldValue* types."""
+    qualified_kind = f"{kind}.{group}" if group else kind
+    rendered = [f"{f}: {m}" if f else m for (_, f, m) in causes]
+    summary = rendered[0] if len(rendered) == 1 else "[" + ", ".join(rendered) + "]"
+    details: dict[str, Any] = {"name": name, "kind": kind,
+                               "causes": [{"reason": r, "message": m, "field": f} for (r, f, m) in causes]}
+    if group:
+        details["group"] = group
+    return ApiError(status(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {summary}', details=details))
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(status(400, "BadRequest", message))
+
+
+def unauthorized(message: str = "Unauthorized") -> ApiError:
+    return ApiError(status(401, "Unauthorized", message))
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(status(403, "Forbidden", message))
+
+
+def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
+    return ApiError(status(405, "MethodNotAllowed", message))
+
+
+def not_acceptable(message: str) -> ApiError:
+    return ApiError(status(406, "NotAcceptable", message))
+
+
+def gone(message: str) -> ApiError:
+    return ApiError(status(410, "Expired", message))
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(status(413, "RequestEntityTooLarge", f"the request body is too large (limit {limit} bytes)"))
+
+
+def unsupported_media_type(content_type: str) -> ApiError:
+    return ApiError(status(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (got "{content_type}")'))
+
+
+def internal_error(message: str = "an internal error occurred; see the apiserver log") -> ApiError:
+    return ApiError(status(500, "InternalError", f"Internal error occurred: {message}"))
+
+
+def service_unavailable(message: str) -> ApiError:
+    return ApiError(status(503, "ServiceUnavailable", message))
+
+
+def timeout(message: str) -> ApiError:
+    return ApiError(status(504, "Timeout", message))

@@ -1,0 +1,308 @@
+"""The watch cache: one store watch per resource, fanned out to any number of HTTP watchers.
+
+It holds the current objects of one resource (as ready-to-send JSON bytes with their
+resourceVersion, plus the labels and selectable fields each watcher filters on) and a ring of
+the most recent events. A watcher starting at resourceVersion N gets the events after N from the
+ring, then live ones; N older than the ring's window gets 410 Gone (the client relists). A
+watcher with no N (or N = 0) gets a synthetic ADDED for every current object first.
+
+Worked example of the window (capacity 3)::
+
+    start: list at rev 10               window_start 10, events []
+    events at 11, 12, 13                window_start 10, events [11 12 13]
+    event at 14 pushes 11 out           window_start 11, events [12 13 14]
+    watch from 11 -> replays 12 13 14;  watch from 10 -> 410 Gone
+
+Filtering follows Kubernetes: an update that makes an object match a watcher's selector is sent
+as ADDED, one that makes it stop matching as DELETED.
+
+Slow-watcher policy: each watcher has a bounded queue; a watcher whose queue is full when an
+event arrives is closed (its HTTP stream ends, the client re-watches from its last
+resourceVersion, or relists on 410). The cache never buffers without bound for anyone.
+
+When the store watch fails it is resumed from the last revision; if that revision was compacted
+the cache relists, moves its window to the new revision and closes every watcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from master.apiserver import errors
+from master.apiserver.storage import ResourceStorage, store_call
+from master.store import errors as store_errors
+from master.store.types import EventType, KeyValue, prefix_end
+
+__all__ = ["CachedObject", "Predicate", "WatchCache", "WatchEvent", "Watcher"]
+
+log = logging.getLogger(__name__)
+_encoder = msgspec.json.Encoder()
+
+FieldsFn = Callable[[dict[str, Any]], dict[str, str]]
+Predicate = Callable[["CachedObject"], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedObject:
+    key: bytes
+    rv: int
+    raw: bytes  # the object's JSON, resourceVersion included
+    labels: dict[str, str]
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    type: str  # ADDED, MODIFIED, DELETED (BOOKMARK is made by the HTTP layer)
+    rv: int
+    obj: CachedObject
+    prev: CachedObject | None = None
+
+
+_CLOSED = None
+
+
+class Watcher:
+    """One client's view: an async iterator of (type, CachedObject) that ends when closed."""
+
+    def __init__(self, cache: WatchCache, predicate: Predicate, maxsize: int) -> None:
+        self.cache = cache
+        self.predicate = predicate
+        self.queue: asyncio.Queue[tuple[str, CachedObject] | None] = asyncio.Queue(maxsize)
+        self.closed = False
+        self.last_rv = 0
+
+    def offer(self, event: WatchEvent) -> None:
+        """Queue what this watcher should see of ``event``; close the watcher if it is too slow."""
+        if self.closed:
+            return
+        now = self.predicate(event.obj)
+        if event.type == "MODIFIED" and event.prev is not None:
+            before = self.predicate(event.prev)
+            if now and before:
+                kind = "MODIFIED"
+            elif now:
+                kind = "ADDED"
+            elif before:
+                kind = "DELETED"
+            else:
+                return
+        elif now:
+            kind = event.type
+        else:
+            return
+        try:
+            self.queue.put_nowait((kind, event.obj))
+        except asyncio.QueueFull:
+            log.info("watch cache %s: closing a watcher that fell %d events behind",
+                     self.cache.storage.resource, self.queue.qsize())
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.cache.watchers.discard(self)
+        # Make room so the end marker always fits: the watcher is going away anyway.
+        while self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(_CLOSED)
+
+    async def next(self) -> tuple[str, CachedObject] | None:
+        item = await self.queue.get()
+        if item is None:
+            return None
+        self.last_rv = max(self.last_rv, item[1].rv)
+        return item
+
+
+class WatchCache:
+    def __init__(
+        self,
+        storage: ResourceStorage,
+        *,
+        fields: FieldsFn,
+        capacity: int = 1024,
+        watcher_queue: int = 1000,
+    ) -> None:
+        self.storage = storage
+        self.fields = fields
+        self.capacity = capacity
+        self.watcher_queue = watcher_queue
+        self.objects: dict[bytes, CachedObject] = {}
+        self.events: collections.deque[WatchEvent] = collections.deque(maxlen=capacity)
+        self.window_start = 0
+        self.rv = 0
+        self.watchers: set[Watcher] = set()
+        self._ready = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._relist()
+        self._task = asyncio.create_task(self._run(), name=f"watchcache-{self.storage.resource}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for w in list(self.watchers):
+            w.close()
+
+    async def _relist(self) -> None:
+        prefix = self.storage.prefix
+        resp = await store_call(self.storage.client.range(prefix, prefix_end(prefix)))
+        self.objects = {kv.key: self._cached(kv) for kv in resp.kvs}
+        self.events.clear()
+        self.rv = self.window_start = resp.header.revision
+        for w in list(self.watchers):
+            w.close()
+        self._ready.set()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            stream = self.storage.client.watch(
+                self.storage.prefix, prefix_end(self.storage.prefix),
+                start_revision=self.rv + 1, prev_kv=True, progress_notify=True,
+            )
+            try:
+                async for resp in stream:
+                    backoff = 0.1
+                    for ev in resp.events:
+                        self._apply(ev.type, ev.kv, ev.prev_kv)
+                    if resp.header.revision > self.rv and not resp.events:
+                        self.rv = resp.header.revision
+                    await self._notify()
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await stream.cancel()
+                raise
+            except store_errors.CompactedError:
+                log.info("watch cache %s: revision %d compacted; relisting", self.storage.resource, self.rv)
+                await self._relist_retrying()
+                continue
+            except Exception as exc:  # the store went away or cancelled us: resume after a pause
+                log.info("watch cache %s: store watch ended (%s); resuming from %d",
+                         self.storage.resource, exc, self.rv + 1)
+            with contextlib.suppress(Exception):
+                await stream.cancel()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _relist_retrying(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self._relist()
+                return
+            except errors.ApiError as exc:
+                log.info("watch cache %s: relist failed (%s)", self.storage.resource, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _notify(self) -> None:
+        async with self._progress:
+            self._progress.notify_all()
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _cached(self, kv: KeyValue, *, rv: int = 0) -> CachedObject:
+        obj = self.storage.decode(kv, revision=rv)
+        meta = obj.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        return CachedObject(kv.key, rv or kv.mod_revision, _encoder.encode(obj), labels, self.fields(obj))
+
+    def _apply(self, etype: EventType, kv: KeyValue, prev_kv: KeyValue | None) -> None:
+        prev = self.objects.get(kv.key)
+        if etype == EventType.PUT:
+            obj = self._cached(kv)
+            self.objects[kv.key] = obj
+            event = WatchEvent("MODIFIED" if prev is not None else "ADDED", kv.mod_revision, obj, prev)
+        else:
+            self.objects.pop(kv.key, None)
+            if prev_kv is not None:
+                last = self._cached(prev_kv, rv=kv.mod_revision)
+            elif prev is not None:
+                last = CachedObject(prev.key, kv.mod_revision, prev.raw, prev.labels, prev.fields)
+            else:
+                self.rv = max(self.rv, kv.mod_revision)
+                return
+            event = WatchEvent("DELETED", kv.mod_revision, last)
+        if len(self.events) == self.events.maxlen and self.events:
+            self.window_start = self.events[0].rv
+        self.events.append(event)
+        self.rv = max(self.rv, kv.mod_revision)
+        for w in list(self.watchers):
+            w.offer(event)
+
+    # -- readers -----------------------------------------------------------------------------
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    async def wait_for(self, rv: int, within: float) -> bool:
+        """Wait until the cache has seen revision ``rv``; False on timeout."""
+        async def seen() -> None:
+            async with self._progress:
+                await self._progress.wait_for(lambda: self.rv >= rv)
+
+        try:
+            await asyncio.wait_for(seen(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    def snapshot(self, prefix: bytes, predicate: Predicate) -> tuple[list[CachedObject], int]:
+        items = [o for k, o in self.objects.items() if k.startswith(prefix) and predicate(o)]
+        items.sort(key=lambda o: o.key)
+        return items, self.rv
+
+    def get(self, key: bytes) -> CachedObject | None:
+        return self.objects.get(key)
+
+    def watch(self, prefix: bytes, predicate: Predicate, since: int | None) -> Watcher:
+        """A watcher of keys under ``prefix`` matching ``predicate``.
+
+        ``since`` None: synthetic ADDED for the current objects, then live events.
+        ``since`` N: every event after N (410 Gone when N is older than the window), then live.
+        """
+        if prefix != self.storage.prefix:
+            inner = predicate
+
+            def predicate(obj: CachedObject) -> bool:
+                return obj.key.startswith(prefix) and inner(obj)
+
+        watcher = Watcher(self, predicate, self.watcher_queue)
+        if since is None:
+            initial, _ = self.snapshot(prefix, predicate)
+            if len(initial) >= self.watcher_queue:
+                watcher.queue = asyncio.Queue(len(initial) + self.watcher_queue)
+            for obj in initial:
+                watcher.queue.put_nowait(("ADDED", obj))
+        else:
+            if since < self.window_start:
+                raise errors.gone(f"too old resource version: {since} ({self.window_start})")
+            replay = [e for e in self.events if e.rv > since]
+            if len(replay) >= self.watcher_queue:
+                watcher.queue = asyncio.Queue(len(replay) + self.watcher_queue)
+            for e in replay:
+                watcher.offer(e)
+        watcher.last_rv = self.rv if since is None else max(since, self.rv)
+        self.watchers.add(watcher)
+        return watcher
+
+    def count(self) -> int:
+        return len(self.objects)
+

@@ -1,7 +1,7 @@
 """The async etcd v3 client contract that the apiserver uses.
 
 Two implementations satisfy it and are held to one conformance suite
-(``tests/unit/store/conformance``):
+(``tests/unit/master/store/conformance``):
 
 - ``master.store.local.LocalClient``: this store in-process, no gRPC hop (the default).
 - ``master.store.grpcclient.GrpcClient``: any etcd v3 server over gRPC, ours or a real etcd
@@ -23,6 +23,22 @@ Watches::
 
 start_revision 0 means "from the next change". A start revision in the past replays history
 first, then continues live; a start revision in the future waits for it.
+
+What a stream yields (as etcd's clientv3 does without WithCreatedNotify):
+
+- event batches: ``events`` non-empty, in revision order, never splitting one revision;
+- progress notifications: no events, and ``header.revision`` = R promises that every event of
+  this watch with revision <= R has already been yielded. They come on ``request_progress()``
+  and, with ``progress_notify=True``, periodically while the watch is idle.
+
+The creation acknowledgement (``created=True``) is not yielded, and a cancellation is raised,
+never yielded. Worked example (store at revision 10, a/b written at 8 and 9)::
+
+    stream = client.watch(b"a", b"c", start_revision=8)
+    -> WatchResponse(events=(PUT a @8,)) ; WatchResponse(events=(PUT b @9,))   (replay)
+    await stream.request_progress()
+    -> WatchResponse(header.revision=10, events=())                           (progress)
+    put a -> WatchResponse(events=(PUT a @11,))                                (live)
 """
 
 from __future__ import annotations
@@ -59,6 +75,10 @@ class WatchStream(Protocol):
     def watch_id(self) -> int: ...
 
     def __aiter__(self) -> AsyncIterator[WatchResponse]: ...
+
+    async def request_progress(self) -> None:
+        """Ask for a progress notification (etcd's WatchProgressRequest); it arrives in order."""
+        ...
 
     async def cancel(self) -> None: ...
 

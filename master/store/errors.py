@@ -7,11 +7,15 @@ The tree::
     │   ├── EmptyKeyError           "etcdserver: key is not provided"
     │   ├── RequestTooLargeError    "etcdserver: request is too large" (> 1.5 MiB)
     │   ├── TooManyOpsError         "etcdserver: too many operations in txn request" (> 128)
-    │   └── DuplicateKeyError       "etcdserver: duplicate key given in txn request"
+    │   ├── DuplicateKeyError       "etcdserver: duplicate key given in txn request"
+    │   ├── KeyNotFoundError        "etcdserver: key not found" (put ignore_value/ignore_lease of a missing key)
+    │   ├── ValueProvidedError      "etcdserver: value is provided" (put ignore_value with a value)
+    │   └── LeaseProvidedError      "etcdserver: lease is provided" (put ignore_lease with a lease)
     ├── CompactedError              "mvcc: required revision has been compacted" (.compact_revision)
     ├── FutureRevisionError         "mvcc: required revision is a future revision"
     ├── LeaseNotFoundError          "etcdserver: requested lease not found"
     ├── LeaseExistsError            "etcdserver: lease already exists"
+    ├── LeaseTTLTooLargeError       "etcdserver: too large lease TTL" (> 9,000,000,000 s)
     ├── WatcherCanceledError        a watch was cancelled by the server (slow consumer, shutdown)
     └── UnavailableError            the store cannot be reached or is shutting down
 
@@ -28,12 +32,16 @@ __all__ = [
     "EmptyKeyError",
     "FutureRevisionError",
     "InvalidRequestError",
+    "KeyNotFoundError",
     "LeaseExistsError",
     "LeaseNotFoundError",
+    "LeaseProvidedError",
+    "LeaseTTLTooLargeError",
     "RequestTooLargeError",
     "StoreError",
     "TooManyOpsError",
     "UnavailableError",
+    "ValueProvidedError",
     "WatcherCanceledError",
 ]
 
@@ -67,6 +75,18 @@ class DuplicateKeyError(InvalidRequestError):
     message = "etcdserver: duplicate key given in txn request"
 
 
+class KeyNotFoundError(InvalidRequestError):
+    message = "etcdserver: key not found"
+
+
+class ValueProvidedError(InvalidRequestError):
+    message = "etcdserver: value is provided"
+
+
+class LeaseProvidedError(InvalidRequestError):
+    message = "etcdserver: lease is provided"
+
+
 class CompactedError(StoreError):
     message = "etcdserver: mvcc: required revision has been compacted"
 
@@ -85,6 +105,10 @@ class LeaseNotFoundError(StoreError):
 
 class LeaseExistsError(StoreError):
     message = "etcdserver: lease already exists"
+
+
+class LeaseTTLTooLargeError(StoreError):
+    message = "etcdserver: too large lease TTL"
 
 
 class WatcherCanceledError(StoreError):

@@ -83,14 +83,18 @@ class FakeImage:
         return "sha256:" + hashlib.sha256(normalize_image(self.ref).encode()).hexdigest()
 
 
-# What the testbed's images do (hw/images), so pod-worker tests read like the e2e ones.
+# What the testbed's images (hw/images) do, so pod-worker tests read like the e2e ones: pause and
+# web exit 0 on TERM, busybox runs ``sh`` (which exits at once without stdin).
+_TRAP = "trap 'exit 0' TERM INT"
 DEFAULT_IMAGES = (
-    FakeImage(
-        "localhost/pause:latest", cmd=("sh", "-c", "trap 'exit 0' TERM; while :; do sleep 3600 & wait; done")
-    ),
+    FakeImage("localhost/pause:latest", entrypoint=("/bin/sh", "-c", f"{_TRAP}; sleep infinity")),
     FakeImage("localhost/busybox:latest", cmd=("sh",)),
-    FakeImage("localhost/web:1", cmd=("httpd", "-f", "-p", "8080"), env={"VERSION": "1"}),
-    FakeImage("localhost/web:2", cmd=("httpd", "-f", "-p", "8080"), env={"VERSION": "2"}),
+    FakeImage(
+        "localhost/web:1", entrypoint=("/bin/sh", "-c", f"{_TRAP}; httpd -f -p 8080"), env={"VERSION": "1"}
+    ),
+    FakeImage(
+        "localhost/web:2", entrypoint=("/bin/sh", "-c", f"{_TRAP}; httpd -f -p 8080"), env={"VERSION": "2"}
+    ),
 )
 
 

@@ -10,8 +10,8 @@ A command line becomes a list of steps, run in order::
         -> TERM handled with exit 0, Sleep(3600), Exit(0)
 
 Understood: ``echo`` (with ``>&2``), ``exit N``, ``sleep N|infinity``, ``true``, ``false``,
-``trap 'exit N' TERM``, ``wait``, ``&`` (ignored), statements separated by ``;``, ``&&`` (run
-unconditionally, like ``;``) or newlines, and ``$VAR``/``${VAR}`` from the environment. Any other command is a long-running
+``trap 'exit N' TERM``, ``wait``, statements separated by ``;``, newlines, ``&&`` (run
+unconditionally) or ``&`` (run in the foreground: ``sleep 9 & wait`` sleeps 9), and ``$VAR``/``${VAR}`` from the environment. Any other command is a long-running
 program (a server): ``Forever``. A script's exit code is its last command's status.
 
 As with PID 1 in a container, TERM is ignored unless the script traps it.
@@ -90,8 +90,8 @@ def _command(words: list[str]) -> tuple[list[Step], int | None]:
     name, args = words[0].rsplit("/", 1)[-1], words[1:]
     if name == "echo":
         stream = "stdout"
-        if args and args[-1] == ">&2":
-            stream, args = "stderr", args[:-1]
+        if args[-2:] == [">&", "2"]:
+            stream, args = "stderr", args[:-2]
         newline = "\n"
         if args and args[0] == "-n":
             newline, args = "", args[1:]
@@ -113,7 +113,7 @@ def _command(words: list[str]) -> tuple[list[Step], int | None]:
     if name == "wait":
         return [], None
     if name == "trap":
-        if len(args) == 2 and args[1] in ("TERM", "SIGTERM", "15"):
+        if len(args) >= 2 and {"TERM", "SIGTERM", "15"} & set(args[1:]):
             action = args[0].split()
             if len(action) == 2 and action[0] == "exit" and action[1].isdigit():
                 return [], int(action[1])
@@ -123,18 +123,30 @@ def _command(words: list[str]) -> tuple[list[Step], int | None]:
     return [Forever(name)], None
 
 
+def _statements(script: str) -> list[list[str]]:
+    statements: list[list[str]] = []
+    for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>")
+        lexer.whitespace_split = True
+        current: list[str] = []
+        for token in lexer:
+            if token in (";", "&", "&&"):
+                statements.append(current)
+                current = []
+            else:
+                current.append(token)
+        statements.append(current)
+    return [s for s in statements if s]
+
+
 def _script(script: str, env: Mapping[str, str]) -> Program:
     steps: list[Step] = []
     term_exit: int | None = None
-    for statement in re.split(r";|&&|\n", script):
-        try:
-            words = shlex.split(statement)
-        except ValueError:
-            return Program((Output("stderr", "sh: syntax error\n"), Exit(2)))
-        words = [w for w in words if w != "&"]
-        if not words:
-            continue
-        words = [_expand(w, env) for w in words]
+    try:
+        statements = _statements(_expand(script, env))
+    except ValueError:
+        return Program((Output("stderr", "sh: syntax error\n"), Exit(2)))
+    for words in statements:
         more, trap = _command(words)
         steps.extend(more)
         if trap is not None:

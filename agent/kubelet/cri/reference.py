@@ -22,6 +22,7 @@ __all__ = ["is_image_id", "normalize_image"]
 
 _ID = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_DOMAIN = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
 
@@ -37,7 +38,7 @@ def normalize_image(ref: str) -> str:
     if not ref or ref != ref.strip() or any(c.isspace() for c in ref):
         raise InvalidArgumentError(f"invalid image reference {ref!r}: empty or contains whitespace")
     name, _, digest = ref.partition("@")
-    tag = ""
+    tag: str | None = None
     slash = name.rfind("/")
     colon = name.rfind(":")
     if colon > slash:
@@ -47,6 +48,8 @@ def normalize_image(ref: str) -> str:
         domain, path = first, rest
     else:
         domain, path = "docker.io", name
+    if not _DOMAIN.match(domain):
+        raise InvalidArgumentError(f"invalid image reference {ref!r}: bad registry host {domain!r}")
     if domain == "index.docker.io":
         domain = "docker.io"
     if domain == "docker.io" and "/" not in path:
@@ -56,7 +59,7 @@ def normalize_image(ref: str) -> str:
             raise InvalidArgumentError(
                 f"invalid image reference {ref!r}: repository name must be lowercase letters, digits and separators"
             )
-    if tag and not _TAG.match(tag):
+    if tag is not None and not _TAG.match(tag):
         raise InvalidArgumentError(f"invalid image reference {ref!r}: bad tag {tag!r}")
     if digest:
         if not _DIGEST.match(digest):

@@ -1,0 +1,98 @@
+"""Request bodies in, response bodies out: content types, size limit, JSON and YAML.
+
+Accepted request bodies: ``application/json``, ``application/yaml`` (kubectl may send YAML),
+and for PATCH the four patch types. Anything else is 415; a body over the limit is 413;
+a body that does not parse is 400 with the parser's message. Responses are always JSON: a
+client that asks for protobuf (kubectl does, with JSON as its fallback) gets JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import yaml
+from aiohttp import web
+
+from master.apiserver import errors
+
+__all__ = [
+    "PATCH_TYPES",
+    "json_response",
+    "parse_object",
+    "read_body",
+]
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+JSON = "application/json"
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+PATCH_TYPES = {
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",
+}
+
+try:
+    _YamlLoader: Any = yaml.CSafeLoader
+except AttributeError:  # PyYAML without libyaml
+    _YamlLoader = yaml.SafeLoader
+
+
+def media_type(request: web.Request) -> str:
+    return (request.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise errors.too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_json(data: bytes, what: str = "the request body") -> Any:
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise errors.bad_request(f"{what} is not valid JSON: {exc}") from exc
+
+
+def decode_yaml(data: bytes) -> Any:
+    try:
+        return yaml.load(data, Loader=_YamlLoader)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "parse error"
+        raise errors.bad_request(f"the request body is not valid YAML: {first}") from exc
+
+
+def parse_object(data: bytes, content_type: str) -> dict[str, Any]:
+    """Decode a create/update body into a JSON object (dict)."""
+    if not data.strip():
+        raise errors.bad_request("the request body is empty; expected an object")
+    if content_type in ("", JSON) or (content_type.endswith("+json") and content_type not in PATCH_TYPES):
+        obj = decode_json(data)
+    elif content_type in YAML_TYPES:
+        obj = decode_yaml(data)
+    else:
+        raise errors.unsupported_media_type(content_type)
+    if not isinstance(obj, dict):
+        raise errors.bad_request(f"the request body must be a JSON object, not {type(obj).__name__}")
+    return obj
+
+
+def encode(obj: Any) -> bytes:
+    return _encoder.encode(obj)
+
+
+def json_response(obj: Any, status: int = 200, *, raw: bytes | None = None,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    body = raw if raw is not None else _encoder.encode(obj)
+    return web.Response(body=body, status=status, content_type=JSON, headers=headers)

@@ -1,0 +1,380 @@
+"""Server-side printing: meta.k8s.io/v1 Table output, with the columns kubectl users know.
+
+kubectl asks with ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...`` and prints the
+cells as they come; columns with priority > 0 show only with ``-o wide``. Each row carries the
+object as PartialObjectMetadata (``includeObject=Metadata``, the default), the whole object
+(``Object``) or nothing (``None``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["age", "table", "wants_table"]
+
+Row = Callable[[dict[str, Any], float], list[Any]]
+Column = tuple[str, str, int]  # name, type, priority
+
+
+def wants_table(accept: str) -> bool:
+    for part in accept.split(","):
+        params = {p.split("=", 1)[0].strip(): p.split("=", 1)[-1].strip() for p in part.split(";")[1:] if "=" in p}
+        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
+            return True
+    return False
+
+
+def _ts(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")))
+    except ValueError:
+        return None
+
+
+def human_duration(seconds: float) -> str:
+    """Kubernetes' HumanDuration: 45s, 5m10s, 3h, 2d5h, 400d, 3y."""
+    s = int(max(seconds, 0))
+    if s < 120:
+        return f"{s}s"
+    m = s // 60
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if m < 180:
+        return f"{m}m"
+    h = s // 3600
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    d = h // 24
+    if h < 24 * 8:
+        return f"{d}d{h % 24}h" if h % 24 else f"{d}d"
+    if d < 365 * 2:
+        return f"{d}d"
+    if d < 365 * 8:
+        y = d // 365
+        return f"{y}y{d % 365}d" if d % 365 else f"{y}y"
+    return f"{d // 365}y"
+
+
+def age(obj: dict[str, Any], now: float) -> str:
+    ts = _ts((obj.get("metadata") or {}).get("creationTimestamp"))
+    return "<unknown>" if ts is None else human_duration(now - ts)
+
+
+def _get(obj: Any, *path: str | int, default: Any = None) -> Any:
+    cur = obj
+    for p in path:
+        if isinstance(p, int):
+            if not isinstance(cur, list) or len(cur) <= p:
+                return default
+            cur = cur[p]
+        else:
+            if not isinstance(cur, dict):
+                return default
+            cur = cur.get(p)
+        if cur is None:
+            return default
+    return cur
+
+
+def _none(value: Any) -> Any:
+    return "<none>" if value in (None, "", []) else value
+
+
+# -- pods -------------------------------------------------------------------------------------
+
+
+def _pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int]:
+    """(STATUS, ready, total, restarts), as kubectl's printer computes them."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    total = len(spec.get("containers") or [])
+    reason = status.get("reason") or status.get("phase") or "Pending"
+    ready = restarts = 0
+    init_statuses = status.get("initContainerStatuses") or []
+    initializing = False
+    for i, cs in enumerate(init_statuses):
+        restarts += int(cs.get("restartCount") or 0)
+        state = cs.get("state") or {}
+        term = state.get("terminated")
+        if term and term.get("exitCode") == 0:
+            continue
+        initializing = True
+        if term:
+            reason = "Init:" + (term.get("reason") or f"Signal:{term.get('signal')}" if term.get("signal") else
+                                term.get("reason") or f"ExitCode:{term.get('exitCode')}")
+        elif (state.get("waiting") or {}).get("reason") not in (None, "", "PodInitializing"):
+            reason = "Init:" + state["waiting"]["reason"]
+        else:
+            reason = f"Init:{i}/{len(spec.get('initContainers') or [])}"
+        break
+    if not initializing:
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            restarts += int(cs.get("restartCount") or 0)
+            state = cs.get("state") or {}
+            if (state.get("waiting") or {}).get("reason"):
+                reason = state["waiting"]["reason"]
+            elif state.get("terminated"):
+                term = state["terminated"]
+                reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
+                                                 else f"ExitCode:{term.get('exitCode')}")
+            elif state.get("running") and cs.get("ready"):
+                has_running = True
+                ready += 1
+            elif state.get("running"):
+                has_running = True
+        if reason == "Completed" and has_running:
+            reason = "Running"
+    if _get(pod, "metadata", "deletionTimestamp") and status.get("reason") != "NodeLost":
+        reason = "Terminating"
+    return reason, ready, total, restarts
+
+
+def _pod_row(pod: dict[str, Any], now: float) -> list[Any]:
+    reason, ready, total, restarts = _pod_status(pod)
+    status = pod.get("status") or {}
+    gates = _get(pod, "spec", "readinessGates") or []
+    return [
+        _get(pod, "metadata", "name", default=""), f"{ready}/{total}", reason, restarts, age(pod, now),
+        _none(status.get("podIP")), _none(_get(pod, "spec", "nodeName")),
+        _none(status.get("nominatedNodeName")), f"{len(gates)}/{len(gates)}" if gates else "<none>",
+    ]
+
+
+def _node_row(node: dict[str, Any], now: float) -> list[Any]:
+    conditions = _get(node, "status", "conditions", default=[])
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    status = "Unknown" if ready is None else "Ready" if ready.get("status") == "True" else "NotReady"
+    if _get(node, "spec", "unschedulable"):
+        status += ",SchedulingDisabled"
+    labels = _get(node, "metadata", "labels", default={})
+    roles = sorted({k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k}
+                   | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
+    addresses = _get(node, "status", "addresses", default=[])
+    internal = next((a.get("address") for a in addresses if a.get("type") == "InternalIP"), None)
+    external = next((a.get("address") for a in addresses if a.get("type") == "ExternalIP"), None)
+    info = _get(node, "status", "nodeInfo", default={})
+    return [
+        _get(node, "metadata", "name", default=""), status, ",".join(roles) or "<none>", age(node, now),
+        info.get("kubeletVersion", ""), _none(internal), _none(external), _none(info.get("osImage")),
+        _none(info.get("kernelVersion")), _none(info.get("containerRuntimeVersion")),
+    ]
+
+
+def _ports(ports: list[dict[str, Any]]) -> str:
+    out = []
+    for p in ports:
+        text = f"{p.get('port')}"
+        if p.get("nodePort"):
+            text += f":{p['nodePort']}"
+        out.append(f"{text}/{p.get('protocol', 'TCP')}")
+    return ",".join(out) or "<none>"
+
+
+def _selector(sel: dict[str, str] | None) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted((sel or {}).items())) or "<none>"
+
+
+def _service_row(svc: dict[str, Any], now: float) -> list[Any]:
+    spec = svc.get("spec") or {}
+    external = spec.get("externalIPs") or []
+    ingress = _get(svc, "status", "loadBalancer", "ingress", default=[])
+    ext = ",".join([*external, *(i.get("ip") or i.get("hostname", "") for i in ingress)])
+    if not ext:
+        ext = "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
+    if spec.get("type") == "ExternalName":
+        ext = spec.get("externalName", "<none>")
+    return [
+        _get(svc, "metadata", "name", default=""), spec.get("type", "ClusterIP"), _none(spec.get("clusterIP")),
+        ext, _ports(spec.get("ports") or []), age(svc, now), _selector(spec.get("selector")),
+    ]
+
+
+def _workload_images(obj: dict[str, Any]) -> tuple[str, str]:
+    containers = _get(obj, "spec", "template", "spec", "containers", default=[])
+    return (",".join(c.get("name", "") for c in containers) or "<none>",
+            ",".join(c.get("image", "") for c in containers) or "<none>")
+
+
+def _label_selector(sel: dict[str, Any] | None) -> str:
+    if not sel:
+        return "<none>"
+    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    for e in sel.get("matchExpressions") or []:
+        op = e.get("operator", "")
+        if op in ("In", "NotIn"):
+            parts.append(f"{e.get('key')} {op.lower()} ({','.join(e.get('values') or [])})")
+        elif op == "Exists":
+            parts.append(str(e.get("key")))
+        else:
+            parts.append(f"!{e.get('key')}")
+    return ",".join(parts) or "<none>"
+
+
+def _deployment_row(d: dict[str, Any], now: float) -> list[Any]:
+    st = d.get("status") or {}
+    want = _get(d, "spec", "replicas", default=1)
+    names, images = _workload_images(d)
+    return [_get(d, "metadata", "name", default=""), f"{st.get('readyReplicas', 0)}/{want}",
+            st.get("updatedReplicas", 0), st.get("availableReplicas", 0), age(d, now), names, images,
+            _label_selector(_get(d, "spec", "selector"))]
+
+
+def _replicaset_row(rs: dict[str, Any], now: float) -> list[Any]:
+    st = rs.get("status") or {}
+    names, images = _workload_images(rs)
+    return [_get(rs, "metadata", "name", default=""), _get(rs, "spec", "replicas", default=1),
+            st.get("replicas", 0), st.get("readyReplicas", 0), age(rs, now), names, images,
+            _label_selector(_get(rs, "spec", "selector"))]
+
+
+def _daemonset_row(ds: dict[str, Any], now: float) -> list[Any]:
+    st = ds.get("status") or {}
+    names, images = _workload_images(ds)
+    return [_get(ds, "metadata", "name", default=""), st.get("desiredNumberScheduled", 0),
+            st.get("currentNumberScheduled", 0), st.get("numberReady", 0), st.get("updatedNumberScheduled", 0),
+            st.get("numberAvailable", 0), _selector(_get(ds, "spec", "template", "spec", "nodeSelector")),
+            age(ds, now), names, images, _label_selector(_get(ds, "spec", "selector"))]
+
+
+def _endpoints_row(ep: dict[str, Any], now: float) -> list[Any]:
+    eps = []
+    for subset in ep.get("subsets") or []:
+        ports = subset.get("ports") or [{}]
+        for a in subset.get("addresses") or []:
+            for p in ports:
+                eps.append(f"{a.get('ip')}:{p['port']}" if p.get("port") else a.get("ip", ""))
+    text = ",".join(eps[:3]) + (f" + {len(eps) - 3} more..." if len(eps) > 3 else "")
+    return [_get(ep, "metadata", "name", default=""), text or "<none>", age(ep, now)]
+
+
+def _event_row(ev: dict[str, Any], now: float) -> list[Any]:
+    last = ev.get("lastTimestamp") or ev.get("eventTime") or _get(ev, "metadata", "creationTimestamp")
+    first = ev.get("firstTimestamp") or ev.get("eventTime") or _get(ev, "metadata", "creationTimestamp")
+    last_ts, first_ts = _ts(last), _ts(first)
+    inv = ev.get("involvedObject") or {}
+    source = ev.get("reportingComponent") or _get(ev, "source", "component", default="")
+    return [
+        "<unknown>" if last_ts is None else human_duration(now - last_ts), ev.get("type", ""),
+        ev.get("reason", ""), f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}", ev.get("message", ""),
+        source, inv.get("fieldPath", ""), "<unknown>" if first_ts is None else human_duration(now - first_ts),
+        ev.get("count", 1), _get(ev, "metadata", "name", default=""),
+    ]
+
+
+def _namespace_row(ns: dict[str, Any], now: float) -> list[Any]:
+    return [_get(ns, "metadata", "name", default=""), _get(ns, "status", "phase", default="Active"), age(ns, now)]
+
+
+def _configmap_row(cm: dict[str, Any], now: float) -> list[Any]:
+    return [_get(cm, "metadata", "name", default=""), len(cm.get("data") or {}) + len(cm.get("binaryData") or {}),
+            age(cm, now)]
+
+
+def _secret_row(s: dict[str, Any], now: float) -> list[Any]:
+    return [_get(s, "metadata", "name", default=""), s.get("type", "Opaque"), len(s.get("data") or {}), age(s, now)]
+
+
+def _sa_row(sa: dict[str, Any], now: float) -> list[Any]:
+    return [_get(sa, "metadata", "name", default=""), len(sa.get("secrets") or []), age(sa, now)]
+
+
+def _lease_row(lease: dict[str, Any], now: float) -> list[Any]:
+    return [_get(lease, "metadata", "name", default=""), _none(_get(lease, "spec", "holderIdentity")), age(lease, now)]
+
+
+def _slice_row(es: dict[str, Any], now: float) -> list[Any]:
+    ports = ",".join(str(p.get("port")) for p in es.get("ports") or [] if p.get("port")) or "<unset>"
+    addrs = [a for e in es.get("endpoints") or [] for a in e.get("addresses") or []]
+    text = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
+    return [_get(es, "metadata", "name", default=""), es.get("addressType", ""), ports, text or "<unset>",
+            age(es, now)]
+
+
+def _default_row(obj: dict[str, Any], now: float) -> list[Any]:
+    return [_get(obj, "metadata", "name", default=""), age(obj, now)]
+
+
+_S, _I = "string", "integer"
+PRINTERS: dict[str, tuple[list[Column], Row]] = {
+    "pods": ([("Name", _S, 0), ("Ready", _S, 0), ("Status", _S, 0), ("Restarts", _I, 0), ("Age", _S, 0),
+              ("IP", _S, 1), ("Node", _S, 1), ("Nominated Node", _S, 1), ("Readiness Gates", _S, 1)], _pod_row),
+    "nodes": ([("Name", _S, 0), ("Status", _S, 0), ("Roles", _S, 0), ("Age", _S, 0), ("Version", _S, 0),
+               ("Internal-IP", _S, 1), ("External-IP", _S, 1), ("OS-Image", _S, 1), ("Kernel-Version", _S, 1),
+               ("Container-Runtime", _S, 1)], _node_row),
+    "services": ([("Name", _S, 0), ("Type", _S, 0), ("Cluster-IP", _S, 0), ("External-IP", _S, 0),
+                  ("Port(s)", _S, 0), ("Age", _S, 0), ("Selector", _S, 1)], _service_row),
+    "deployments": ([("Name", _S, 0), ("Ready", _S, 0), ("Up-to-date", _I, 0), ("Available", _I, 0),
+                     ("Age", _S, 0), ("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1)],
+                    _deployment_row),
+    "replicasets": ([("Name", _S, 0), ("Desired", _I, 0), ("Current", _I, 0), ("Ready", _I, 0), ("Age", _S, 0),
+                     ("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1)], _replicaset_row),
+    "daemonsets": ([("Name", _S, 0), ("Desired", _I, 0), ("Current", _I, 0), ("Ready", _I, 0),
+                    ("Up-to-date", _I, 0), ("Available", _I, 0), ("Node Selector", _S, 0), ("Age", _S, 0),
+                    ("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1)], _daemonset_row),
+    "endpoints": ([("Name", _S, 0), ("Endpoints", _S, 0), ("Age", _S, 0)], _endpoints_row),
+    "events": ([("Last Seen", _S, 0), ("Type", _S, 0), ("Reason", _S, 0), ("Object", _S, 0), ("Message", _S, 0),
+                ("Source", _S, 1), ("Subobject", _S, 1), ("First Seen", _S, 1), ("Count", _I, 1),
+                ("Name", _S, 1)], _event_row),
+    "namespaces": ([("Name", _S, 0), ("Status", _S, 0), ("Age", _S, 0)], _namespace_row),
+    "configmaps": ([("Name", _S, 0), ("Data", _I, 0), ("Age", _S, 0)], _configmap_row),
+    "secrets": ([("Name", _S, 0), ("Type", _S, 0), ("Data", _I, 0), ("Age", _S, 0)], _secret_row),
+    "serviceaccounts": ([("Name", _S, 0), ("Secrets", _I, 0), ("Age", _S, 0)], _sa_row),
+    "leases": ([("Name", _S, 0), ("Holder", _S, 0), ("Age", _S, 0)], _lease_row),
+    "endpointslices": ([("Name", _S, 0), ("AddressType", _S, 0), ("Ports", _S, 0), ("Endpoints", _S, 0),
+                        ("Age", _S, 0)], _slice_row),
+}
+_DEFAULT: tuple[list[Column], Row] = ([("Name", _S, 0), ("Age", _S, 0)], _default_row)
+
+
+def _row_object(obj: dict[str, Any], include: str) -> dict[str, Any] | None:
+    if include == "None":
+        return None
+    if include == "Object":
+        return obj
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata") or {}}
+
+
+def table(
+    resource: str,
+    objects: list[dict[str, Any]],
+    *,
+    include: str = "Metadata",
+    resource_version: str = "",
+    continue_: str = "",
+    remaining: int | None = None,
+    with_columns: bool = True,
+) -> dict[str, Any]:
+    columns, row = PRINTERS.get(resource, _DEFAULT)
+    now = time.time()
+    meta: dict[str, Any] = {}
+    if resource_version:
+        meta["resourceVersion"] = resource_version
+    if continue_:
+        meta["continue"] = continue_
+    if remaining:
+        meta["remainingItemCount"] = remaining
+    out: dict[str, Any] = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
+    if with_columns:
+        out["columnDefinitions"] = [
+            {"name": name, "type": typ, "format": "name" if name == "Name" else "", "description": name,
+             "priority": prio}
+            for name, typ, prio in columns
+        ]
+    else:
+        out["columnDefinitions"] = []
+    rows = []
+    for obj in objects:
+        r: dict[str, Any] = {"cells": row(obj, now)}
+        o = _row_object(obj, include)
+        if o is not None:
+            r["object"] = o
+        rows.append(r)
+    out["rows"] = rows
+    return out

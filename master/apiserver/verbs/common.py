@@ -1,0 +1,113 @@
+"""What every verb handler shares: the call context, query parsing, responses."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from master.apiserver import body, errors
+from master.apiserver.authn import UserInfo
+from master.apiserver.registry import Served
+from master.apiserver.requestinfo import RequestInfo
+from master.apiserver.storage import ResourceStorage
+from master.apiserver.watchcache import WatchCache
+
+if TYPE_CHECKING:
+    from master.apiserver.server import ApiServer
+
+__all__ = ["Call", "bool_param", "int_param", "now_rfc3339"]
+
+
+def now_rfc3339(ts: float | None = None) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if ts is None else ts))
+
+
+def int_param(request: web.Request, name: str, *, minimum: int | None = None) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise errors.bad_request(f"invalid value for {name}: {raw!r} is not an integer") from exc
+    if minimum is not None and value < minimum:
+        raise errors.bad_request(f"invalid value for {name}: must be >= {minimum}")
+    return value
+
+
+def bool_param(request: web.Request, name: str) -> bool:
+    raw = (request.query.get(name) or "").lower()
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("", "0", "false", "no"):
+        return False
+    raise errors.bad_request(f"invalid value for {name}: {raw!r} is not a boolean")
+
+
+@dataclass
+class Call:
+    server: ApiServer
+    request: web.Request
+    served: Served
+    info: RequestInfo
+    user: UserInfo
+
+    @property
+    def storage(self) -> ResourceStorage:
+        return self.server.storage_for(self.served)
+
+    @property
+    def cache(self) -> WatchCache:
+        return self.server.cache_for(self.served)
+
+    @property
+    def namespace(self) -> str:
+        return self.info.namespace if self.served.namespaced else ""
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def dry_run(self) -> bool:
+        values = self.request.query.getall("dryRun", [])
+        for v in values:
+            if v != "All":
+                raise errors.bad_request(f'invalid dryRun value {v!r}: only "All" is supported')
+        return bool(values)
+
+    async def read_object(self) -> dict[str, Any]:
+        data = self.request.get("body")
+        if data is None:
+            data = await body.read_body(self.request, self.server.settings.max_body_bytes)
+        return body.parse_object(data, body.media_type(self.request))
+
+    def not_found(self, name: str | None = None) -> errors.ApiError:
+        return errors.not_found(self.served.plural, name if name is not None else self.name, self.served.group)
+
+    def check_type_meta(self, obj: dict[str, Any], *, kind: str | None = None, api_version: str | None = None) -> None:
+        want_kind = kind or self.served.kind
+        want_version = api_version or self.served.api_version
+        got_kind = obj.get("kind") or ""
+        got_version = obj.get("apiVersion") or ""
+        if not isinstance(got_kind, str) or not isinstance(got_version, str):
+            raise errors.bad_request("apiVersion and kind must be strings")
+        if got_version and got_version != want_version:
+            raise errors.bad_request(
+                f"the API version in the data ({got_version}) does not match the expected API version ({want_version})"
+            )
+        if got_kind and got_kind != want_kind:
+            raise errors.bad_request(f"the kind in the data ({got_kind}) does not match the expected kind ({want_kind})")
+        obj["kind"] = want_kind
+        obj["apiVersion"] = want_version
+
+    def metadata(self, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        return meta

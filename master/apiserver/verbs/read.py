@@ -1,0 +1,134 @@
+"""get and list.
+
+Where a read is served from::
+
+    get   resourceVersion "" (default)     the store (a consistent read)
+          resourceVersion "0"               the watch cache (any recent state)
+    list  resourceVersion "" (default)      the store; with limit, paged through continue tokens
+          resourceVersion "0" or N          the watch cache (after it has seen N); limit is ignored
+                                            as Kubernetes ignores it for cache reads
+          continue=TOKEN                    the store at the token's revision (410 once compacted)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from master.apiserver import body, errors, selection, tables
+from master.apiserver.storage import decode_continue, encode_continue
+from master.apiserver.verbs.common import Call, int_param
+
+__all__ = ["get", "list_"]
+
+_decoder = msgspec.json.Decoder(dict)
+
+
+def _include(call: Call) -> str:
+    value = call.request.query.get("includeObject", "Metadata") or "Metadata"
+    if value not in ("None", "Metadata", "Object"):
+        raise errors.bad_request(f'invalid includeObject {value!r}: want "None", "Metadata" or "Object"')
+    return value
+
+
+def respond_object(call: Call, obj: dict[str, Any], status: int = 200,
+                   headers: dict[str, str] | None = None) -> web.Response:
+    if tables.wants_table(call.request.headers.get("Accept", "")):
+        t = tables.table(call.served.plural, [obj], include=_include(call),
+                         resource_version=obj.get("metadata", {}).get("resourceVersion", ""))
+        return body.json_response(t, status, headers=headers)
+    return body.json_response(obj, status, headers=headers)
+
+
+async def get(call: Call) -> web.StreamResponse:
+    rv = call.request.query.get("resourceVersion", "")
+    if rv == "0":
+        cached = call.cache.get(call.storage.key(call.namespace, call.name))
+        if cached is None:
+            raise call.not_found()
+        if not tables.wants_table(call.request.headers.get("Accept", "")):
+            return body.json_response(None, raw=cached.raw)
+        return respond_object(call, _decoder.decode(cached.raw))
+    revision = 0
+    if rv:
+        try:
+            revision = int(rv)
+        except ValueError as exc:
+            raise errors.bad_request(f"invalid resourceVersion {rv!r}") from exc
+    obj = await call.storage.get(call.namespace, call.name, revision=revision)
+    return respond_object(call, obj)
+
+
+def _list_envelope(call: Call, rv: int, continue_: str = "", remaining: int = 0) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceVersion": str(rv)}
+    if continue_:
+        meta["continue"] = continue_
+    if remaining:
+        meta["remainingItemCount"] = remaining
+    return {"kind": call.served.list_kind, "apiVersion": call.served.api_version, "metadata": meta}
+
+
+async def list_(call: Call) -> web.StreamResponse:
+    q = call.request.query
+    labels = selection.compile_label_selector(q.get("labelSelector", ""))
+    fields = selection.compile_field_selector(q.get("fieldSelector", ""), call.served)
+    match = selection.predicate(labels, fields)
+    limit = int_param(call.request, "limit", minimum=0) or 0
+    token = q.get("continue", "")
+    rv_param = q.get("resourceVersion", "")
+    want_table = tables.wants_table(q.get("Accept", "") or call.request.headers.get("Accept", ""))
+
+    if not token and rv_param != "" and rv_param.isdigit():
+        # Served from the watch cache.
+        cache = call.cache
+        if int(rv_param) > cache.rv and not await cache.wait_for(int(rv_param), 3.0):
+            raise errors.ApiError(errors.status(504, "Timeout", f"Too large resource version: {rv_param}, "
+                                                f"current: {cache.rv}"))
+        items, rv = cache.snapshot(call.storage.scope_prefix(call.namespace), match)
+        if want_table:
+            objs = [_decoder.decode(o.raw) for o in items]
+            return body.json_response(tables.table(call.served.plural, objs, include=_include(call),
+                                                   resource_version=str(rv)))
+        head = body.encode(_list_envelope(call, rv))
+        raw = head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
+        return body.json_response(None, raw=raw)
+    if rv_param and not rv_param.isdigit():
+        raise errors.bad_request(f"invalid resourceVersion {rv_param!r}")
+
+    revision, start = (0, None)
+    if token:
+        revision, start = decode_continue(token)
+        try:
+            page = await call.storage.list(call.namespace, revision=revision, start=start, limit=limit,
+                                           keep=_dict_keep(labels, fields, call))
+        except errors.ApiError as exc:
+            if exc.code == 410:
+                raise errors.gone(
+                    "The provided continue parameter is too old to display a consistent list result. You can "
+                    "start a new list without the continue parameter.") from exc
+            raise
+    else:
+        page = await call.storage.list(call.namespace, limit=limit, keep=_dict_keep(labels, fields, call))
+    next_token = encode_continue(page.revision, page.next_key) if page.next_key else ""
+    if want_table:
+        return body.json_response(tables.table(call.served.plural, page.items, include=_include(call),
+                                               resource_version=str(page.revision), continue_=next_token,
+                                               remaining=page.remaining))
+    out = _list_envelope(call, page.revision, next_token, page.remaining)
+    out["items"] = page.items
+    return body.json_response(out)
+
+
+def _dict_keep(labels: selection.LabelMatch | None, fields: Any, call: Call) -> Any:
+    if labels is None and fields is None:
+        return None
+    field_of = call.served.fields
+
+    def keep(obj: dict[str, Any]) -> bool:
+        if labels is not None and not labels((obj.get("metadata") or {}).get("labels") or {}):
+            return False
+        return fields is None or fields(field_of(obj))
+
+    return keep

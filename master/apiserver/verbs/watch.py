@@ -1,0 +1,112 @@
+"""watch: a chunked stream of ``{"type": ..., "object": ...}`` lines from the watch cache.
+
+resourceVersion: unset or "0" starts with a synthetic ADDED per current object; N resumes after
+N. An N older than the cache's window ends the stream with an ERROR event carrying a 410
+Expired Status (as Kubernetes does; clients relist). ``timeoutSeconds`` ends the stream
+cleanly; ``allowWatchBookmarks`` adds BOOKMARK events carrying the current resourceVersion
+while the watch is quiet. Table output (``kubectl get -w``) sends one-row Tables as objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from master.apiserver import body, errors, selection, tables
+from master.apiserver.verbs.common import Call, bool_param, int_param
+
+__all__ = ["watch"]
+
+_decoder = msgspec.json.Decoder(dict)
+
+
+def _event(kind: str, raw: bytes) -> bytes:
+    return b'{"type":"' + kind.encode() + b'","object":' + raw + b"}\n"
+
+
+async def watch(call: Call) -> web.StreamResponse:
+    q = call.request.query
+    match = selection.predicate(
+        selection.compile_label_selector(q.get("labelSelector", "")),
+        selection.compile_field_selector(q.get("fieldSelector", ""), call.served),
+    )
+    if call.name:
+        name_match = selection.compile_field_selector(f"metadata.name={call.name}", call.served)
+        inner = match
+
+        def match(o: Any, _inner: Any = inner, _name: Any = name_match) -> bool:
+            return bool(_name(o.fields)) and bool(_inner(o))
+
+    rv_param = q.get("resourceVersion", "")
+    if rv_param and not rv_param.isdigit():
+        raise errors.bad_request(f"invalid resourceVersion {rv_param!r}")
+    since = int(rv_param) if rv_param and rv_param != "0" else None
+    timeout = int_param(call.request, "timeoutSeconds", minimum=0)
+    settings = call.server.settings
+    duration = float(timeout) if timeout else settings.default_watch_timeout
+    bookmarks = bool_param(call.request, "allowWatchBookmarks")
+    as_table = tables.wants_table(call.request.headers.get("Accept", ""))
+    include = q.get("includeObject", "Metadata") or "Metadata"
+
+    resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+    resp.enable_chunked_encoding()
+    cache = call.cache
+    try:
+        watcher = cache.watch(call.storage.scope_prefix(call.namespace), match, since)
+    except errors.ApiError as exc:
+        await resp.prepare(call.request)
+        await resp.write(_event("ERROR", body.encode(exc.body)))
+        await resp.write_eof()
+        return resp
+
+    gauge = call.server.metrics.watchers.labels(call.served.plural)
+    sent = call.server.metrics.watch_events.labels(call.served.plural)
+    gauge.inc()
+    first_table = True
+    try:
+        await resp.prepare(call.request)
+        deadline = time.monotonic() + duration
+        last_bookmark = time.monotonic()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            wait = min(remaining, settings.bookmark_interval) if bookmarks else remaining
+            try:
+                item = await asyncio.wait_for(watcher.next(), wait)
+            except TimeoutError:
+                if bookmarks and watcher.queue.empty() and time.monotonic() - last_bookmark >= settings.bookmark_interval:
+                    await resp.write(_bookmark(call, cache.rv))
+                    last_bookmark = time.monotonic()
+                continue
+            if item is None:
+                break
+            kind, obj = item
+            if as_table:
+                t = tables.table(call.served.plural, [_decoder.decode(obj.raw)], include=include,
+                                 resource_version=str(obj.rv), with_columns=first_table)
+                first_table = False
+                line = _event(kind, body.encode(t))
+            else:
+                line = _event(kind, obj.raw)
+            await resp.write(line)
+            sent.inc()
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await resp.write_eof()
+    except ConnectionError:
+        pass
+    finally:
+        watcher.close()
+        gauge.dec()
+    return resp
+
+
+def _bookmark(call: Call, rv: int) -> bytes:
+    obj = {"kind": call.served.kind, "apiVersion": call.served.api_version,
+           "metadata": {"resourceVersion": str(rv)}}
+    return _event("BOOKMARK", body.encode(obj))

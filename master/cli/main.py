@@ -24,6 +24,7 @@ app = typer.Typer(
 # Command modules, each with ``register(app)``. Order is the order of ``pictl --help``.
 COMMANDS: tuple[str, ...] = (
     "master.cli.version_cmd",
+    "master.cli.master_cmd",
 )
 
 

@@ -1,3 +1,5 @@
 """Shared test set-up. Fixture modules live in tests/fixtures and are loaded here as plugins."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.fixtures.apiserver",
+]

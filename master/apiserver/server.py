@@ -53,6 +53,9 @@ class RequestState:
     resource_label: str = ""
 
 
+STATE = web.RequestKey("state", RequestState)
+
+
 @dataclass
 class ApiServer:
     settings: ApiServerSettings
@@ -141,7 +144,6 @@ class ApiServer:
             middlewares=[self._errors_mw, self._auth_mw],
             client_max_size=self.settings.max_body_bytes + 1024 * 1024,
         )
-        app["server"] = self
         app.router.add_route("*", "/{tail:.*}", self._route)
         return app
 
@@ -150,7 +152,7 @@ class ApiServer:
         start = time.perf_counter()
         info = parse_request_info(request.method, request.path, dict(request.query))
         state = RequestState(info, resource_label=info.resource + (f"/{info.subresource}" if info.subresource else ""))
-        request["state"] = state
+        request[STATE] = state
         code = 500
         try:
             resp = await handler(request)
@@ -186,7 +188,7 @@ class ApiServer:
 
     @web.middleware
     async def _auth_mw(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        state: RequestState = request["state"]
+        state = request[STATE]
         if request.path in PUBLIC_PATHS:
             return await handler(request)
         state.user = authn.authenticate(self.authenticators, request)
@@ -198,7 +200,7 @@ class ApiServer:
         return await handler(request)
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
-        state: RequestState = request["state"]
+        state = request[STATE]
         info = state.info
         if not info.is_resource:
             return await self._non_resource(request, info)

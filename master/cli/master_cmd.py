@@ -45,6 +45,7 @@ class MasterOptions:
     listen_client_urls: tuple[str, ...]
     service_cluster_ip_range: str
     service_node_port_range: str
+    store_backend: str = "sqlite"
 
 
 class _Context:
@@ -75,7 +76,8 @@ class StoreComponent:
             self.ctx.step(f"store: using etcd at {','.join(o.etcd_servers)} (version {status.version}, "
                           f"revision {status.header.revision})")
             return
-        client, closers = await _open_embedded_store(o.data_dir / "store", o.listen_client_urls, self.ctx.step)
+        client, closers = await _open_embedded_store(o.data_dir / "store", o.listen_client_urls, self.ctx.step,
+                                                     o.store_backend)
         self.ctx.client = client
         self._close.extend(closers)
 
@@ -89,28 +91,23 @@ class StoreComponent:
 
 
 async def _open_embedded_store(
-    data_dir: Path, listen_client_urls: tuple[str, ...], step: Callable[[str], None]
+    data_dir: Path, listen_client_urls: tuple[str, ...], step: Callable[[str], None], backend: str = "sqlite"
 ) -> tuple[Any, list[Callable[[], Any]]]:
     """The in-process store, its LocalClient, and its etcd v3 gRPC face on ``listen_client_urls``."""
-    try:
-        from master.store.local import LocalClient, Store
-    except ImportError as exc:
-        raise RuntimeError("the embedded store is not available in this build; use --etcd-servers") from exc
+    from master.store.local import LocalClient
     from master.store.settings import StoreSettings
 
     os.makedirs(data_dir, exist_ok=True)
-    store = Store(StoreSettings(data_dir=data_dir))
-    await store.open()
-    closers: list[Callable[[], Any]] = [store.close]
-    step(f"store: embedded store open in {data_dir}")
-    client = LocalClient(store)
+    client = await LocalClient.open(StoreSettings(data_dir=data_dir, backend=backend))
+    closers: list[Callable[[], Any]] = [client.close]
+    step(f"store: embedded {backend} store open in {data_dir}")
     try:
         grpcserver: Any = importlib.import_module("master.store.grpcserver")
     except ImportError:
         step("store: etcd v3 gRPC service not available in this build; etcdctl cannot connect")
         return client, closers
     for url in listen_client_urls:
-        server = await grpcserver.serve(store, url)
+        server = await grpcserver.serve(client.store, url)
         closers.append(server.stop)
         step(f"store: serving the etcd v3 API on {url}")
     return client, closers
@@ -153,6 +150,8 @@ def _validate(options: MasterOptions) -> None:
 
     parse_service_cidr(options.service_cluster_ip_range)
     parse_node_port_range(options.service_node_port_range)
+    if options.store_backend not in ("sqlite", "memory"):
+        raise ValueError(f"invalid --store-backend {options.store_backend!r}: want sqlite or memory")
     if not 0 <= options.secure_port <= 65535:
         raise ValueError(f"invalid --secure-port {options.secure_port}: want 0-65535")
     from master.util.metrics import parse_listen_url
@@ -220,6 +219,8 @@ def register(app: typer.Typer) -> None:
                                                help="Where the embedded store serves the etcd v3 API."),
         service_cluster_ip_range: str = typer.Option("10.96.0.0/12", "--service-cluster-ip-range"),
         service_node_port_range: str = typer.Option("30000-32767", "--service-node-port-range"),
+        store_backend: str = typer.Option("sqlite", "--store-backend",
+                                          help="Embedded store backend: sqlite (durable) or memory."),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     ) -> None:
         """Run the control plane: the store (embedded or --etcd-servers) and the apiserver."""
@@ -234,7 +235,7 @@ def register(app: typer.Typer) -> None:
             data_dir=data_dir, bind_address=bind_address, secure_port=secure_port,
             advertise_address=advertise_address, etcd_servers=_split(etcd_servers),
             listen_client_urls=_split(listen_client_urls), service_cluster_ip_range=service_cluster_ip_range,
-            service_node_port_range=service_node_port_range,
+            service_node_port_range=service_node_port_range, store_backend=store_backend,
         )
         try:
             _validate(options)

@@ -11,7 +11,7 @@ from master.apiserver.authn import UserInfo
 from master.apiserver.registry import Served
 from master.apiserver.requestinfo import RequestInfo
 from master.apiserver.verbs import delete, logs, read, subresources, watch, write
-from master.apiserver.verbs.common import Call
+from master.apiserver.verbs.common import BODY, Call
 
 if TYPE_CHECKING:
     from master.apiserver.server import ApiServer
@@ -72,7 +72,7 @@ async def _binding_name(call: Call) -> str:
     name = (obj.get("metadata") or {}).get("name")
     if not name or not isinstance(name, str):
         raise errors.invalid("Binding", "", [("FieldValueRequired", "metadata.name", "Required value")])
-    call.request["body"] = data
+    call.request[BODY] = data
     return name
 
 

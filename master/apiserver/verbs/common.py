@@ -18,7 +18,7 @@ from master.apiserver.watchcache import WatchCache
 if TYPE_CHECKING:
     from master.apiserver.server import ApiServer
 
-__all__ = ["Call", "bool_param", "int_param", "now_rfc3339"]
+__all__ = ["BODY", "Call", "bool_param", "int_param", "now_rfc3339"]
 
 
 def now_rfc3339(ts: float | None = None) -> str:
@@ -45,6 +45,10 @@ def bool_param(request: web.Request, name: str) -> bool:
     if raw in ("", "0", "false", "no"):
         return False
     raise errors.bad_request(f"invalid value for {name}: {raw!r} is not a boolean")
+
+
+# A body read early (pods' bindings are routed by a name inside the body).
+BODY = web.RequestKey("body", bytes)
 
 
 @dataclass
@@ -80,7 +84,7 @@ class Call:
         return bool(values)
 
     async def read_object(self) -> dict[str, Any]:
-        data = self.request.get("body")
+        data = self.request.get(BODY)
         if data is None:
             data = await body.read_body(self.request, self.server.settings.max_body_bytes)
         return body.parse_object(data, body.media_type(self.request))

@@ -1,0 +1,28 @@
+"""autoscaling/v1 Scale: the scale subresource of Deployments and ReplicaSets."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+from master.api.meta import Object
+
+__all__ = ["Scale", "ScaleSpec", "ScaleStatus"]
+
+
+class ScaleSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    replicas: int = 0
+
+
+class ScaleStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    replicas: int
+    selector: str = ""  # the label selector in string form
+
+
+class Scale(Object, kw_only=True, omit_defaults=True, rename="camel"):
+    API_VERSION: ClassVar[str] = "autoscaling/v1"
+    KIND: ClassVar[str] = "Scale"
+
+    spec: ScaleSpec = msgspec.field(default_factory=ScaleSpec)
+    status: ScaleStatus = msgspec.field(default_factory=lambda: ScaleStatus(replicas=0))

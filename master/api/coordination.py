@@ -1,0 +1,26 @@
+"""coordination.k8s.io/v1 Lease: node heartbeats (kube-node-lease) and leader election."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+from master.api.meta import Object
+
+__all__ = ["Lease", "LeaseSpec"]
+
+
+class LeaseSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    holder_identity: str | None = None
+    lease_duration_seconds: int | None = None
+    acquire_time: str | None = None  # MicroTime
+    renew_time: str | None = None  # MicroTime
+    lease_transitions: int | None = None
+
+
+class Lease(Object, kw_only=True, omit_defaults=True, rename="camel"):
+    API_VERSION: ClassVar[str] = "coordination.k8s.io/v1"
+    KIND: ClassVar[str] = "Lease"
+
+    spec: LeaseSpec = msgspec.field(default_factory=LeaseSpec)

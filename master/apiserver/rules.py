@@ -14,9 +14,13 @@ What the server guarantees whatever the strategy says:
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any
 
+from msgspec import inspect as mi
+
+from master.apiserver import errors
 from master.apiserver.registry import Served
 
 __all__ = ["Cause", "Rules", "rules_for"]
@@ -114,11 +118,112 @@ def _keep_server_meta(new: dict[str, Any], old: dict[str, Any]) -> None:
             new_meta[f] = old_meta[f]
 
 
+class ApiRules(Rules):
+    """Rules from a ``master.api`` resource: its Struct type (pruning, type checks) and strategy."""
+
+    def __init__(self, served: Served, resource: Any) -> None:
+        super().__init__(served)
+        self.resource = resource
+        self.type = resource.type
+        self.strategy = resource.strategy
+        self.has_status = bool(getattr(self.strategy, "has_status", self.has_status))
+
+    def _typed(self, obj: dict[str, Any]) -> Any:
+        from master.api import codec
+
+        try:
+            return codec.convert(obj, self.type)
+        except codec.DecodeError as exc:
+            where = f" at {exc.path}" if exc.path else ""
+            raise errors.bad_request(
+                f'{self.served.kind} in version "{self.served.version}" cannot be handled as a '
+                f"{self.served.kind}: {exc.detail}{where}") from exc
+
+    @staticmethod
+    def _plain(typed: Any) -> dict[str, Any]:
+        from master.api import codec
+
+        out = codec.to_builtins(typed)
+        assert isinstance(out, dict)
+        return out
+
+    def prune(self, obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        unknown: list[str] = []
+        _unknown_fields(obj, _type_info(self.type), "", unknown)
+        return self._plain(self._typed(obj)), unknown
+
+    def prepare_create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        typed = self.strategy.prepare_for_create(self.strategy.default(self._typed(obj)))
+        return self._plain(typed)
+
+    def validate_create(self, obj: dict[str, Any]) -> list[Cause]:
+        return _causes(self.strategy.validate(self._typed(obj)))
+
+    def prepare_update(self, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+        typed = self.strategy.prepare_for_update(self.strategy.default(self._typed(new)), self._typed(old))
+        return self._plain(typed)
+
+    def validate_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[Cause]:
+        return _causes(self.strategy.validate_update(self._typed(new), self._typed(old)))
+
+    def prepare_status_update(self, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+        return self._plain(self.strategy.prepare_for_status_update(self._typed(new), self._typed(old)))
+
+    def validate_status_update(self, new: dict[str, Any], old: dict[str, Any]) -> list[Cause]:
+        return _causes(self.strategy.validate_status_update(self._typed(new), self._typed(old)))
+
+
+def _causes(field_errors: Any) -> list[Cause]:
+    return [(e.type.reason, e.field, e.body()) for e in field_errors]
+
+
+@functools.cache
+def _type_info(cls: Any) -> mi.Type:
+    return mi.type_info(cls)
+
+
+def _unknown_fields(value: Any, t: mi.Type, path: str, out: list[str]) -> None:
+    """Append the JSON paths of ``value`` that the type ``t`` has no field for."""
+    if isinstance(t, mi.Metadata):
+        t = t.type
+    if isinstance(t, mi.UnionType):
+        structs = [u for u in t.types if isinstance(u, mi.StructType)]
+        if isinstance(value, dict) and structs:
+            t = structs[0]
+        else:
+            return
+    if isinstance(t, mi.StructType) and isinstance(value, dict):
+        fields = {f.encode_name: f for f in t.fields}
+        for k, v in value.items():
+            f = fields.get(k)
+            child = f"{path}.{k}" if path else str(k)
+            if f is None:
+                out.append(child)
+            else:
+                _unknown_fields(v, f.type, child, out)
+    elif isinstance(t, mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType) and isinstance(value, list):
+        for i, v in enumerate(value):
+            _unknown_fields(v, t.item_type, f"{path}[{i}]", out)
+    elif isinstance(t, mi.DictType) and isinstance(value, dict):
+        for k, v in value.items():
+            _unknown_fields(v, t.value_type, f"{path}.{k}", out)
+
+
 _RULES: dict[str, Rules] = {}
+
+
+def _api_resource(served: Served) -> Any:
+    try:
+        from master.api.registry import DEFAULT
+    except ImportError:
+        return None
+    return DEFAULT.get(served.group, served.version, served.plural)
 
 
 def rules_for(served: Served) -> Rules:
     rules = _RULES.get(served.plural)
     if rules is None:
-        rules = _RULES[served.plural] = Rules(served)
+        resource = _api_resource(served)
+        rules = ApiRules(served, resource) if resource is not None else Rules(served)
+        _RULES[served.plural] = rules
     return rules

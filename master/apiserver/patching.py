@@ -54,13 +54,21 @@ def _merge(target: Any, patch: Any) -> Any:
 def apply(kind: str, current: dict[str, Any], doc: Any, served: Served) -> Any:
     try:
         from master.api import patch as api_patch
-    except ImportError:
-        api_patch = None  # type: ignore[assignment]
-    if api_patch is None or not hasattr(api_patch, "apply"):
-        if kind == "merge" or kind == "strategic":
+        from master.api.registry import DEFAULT
+    except ImportError:  # master.api without patches: merge patches only
+        if kind in ("merge", "strategic"):
             return _merge(current, doc)
-        raise errors.unsupported_media_type("application/json-patch+json")
+        raise errors.unsupported_media_type("application/json-patch+json") from None
     try:
-        return api_patch.apply(kind, current, doc, served.kind)
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise errors.ApiError(errors.status(422, "Invalid", f"the patch could not be applied: {exc}")) from exc
+        if kind == "merge":
+            return api_patch.merge_patch(current, doc)
+        if kind == "json":
+            return api_patch.apply_json_patch(current, doc)
+        resource = DEFAULT.get(served.group, served.version, served.plural)
+        cls = resource.type if resource is not None else None
+        if cls is None:
+            return api_patch.merge_patch(current, doc)
+        return api_patch.strategic_merge_patch(current, doc, cls)
+    except api_patch.PatchError as exc:
+        reason = "Invalid" if exc.code == 422 else "BadRequest"
+        raise errors.ApiError(errors.status(exc.code, reason, str(exc))) from exc

@@ -80,6 +80,7 @@ class ApiServer:
             self.caches[served.plural] = WatchCache(
                 st, fields=served.fields, capacity=self.settings.watch_cache_events,
                 watcher_queue=self.settings.watcher_queue,
+                progress_interval=min(self.settings.bookmark_interval, 2.0),
             )
         self.allocators = Allocators(self.settings, self.client)
         self.metrics.track_storage(lambda: {k: c.count() for k, c in self.caches.items()})

@@ -132,7 +132,9 @@ class WatchCache:
         fields: FieldsFn,
         capacity: int = 1024,
         watcher_queue: int = 1000,
+        progress_interval: float = 2.0,
     ) -> None:
+        self.progress_interval = progress_interval
         self.storage = storage
         self.fields = fields
         self.capacity = capacity
@@ -145,18 +147,22 @@ class WatchCache:
         self._ready = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._stream: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self._relist()
         self._task = asyncio.create_task(self._run(), name=f"watchcache-{self.storage.resource}")
+        self._ticker = asyncio.create_task(self._tick(), name=f"watchcache-progress-{self.storage.resource}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._ticker, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for w in list(self.watchers):
             w.close()
 
@@ -173,7 +179,7 @@ class WatchCache:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
-            stream = self.storage.client.watch(
+            stream = self._stream = self.storage.client.watch(
                 self.storage.prefix, prefix_end(self.storage.prefix),
                 start_revision=self.rv + 1, prev_kv=True, progress_notify=True,
             )
@@ -211,6 +217,21 @@ class WatchCache:
                 log.info("watch cache %s: relist failed (%s)", self.storage.resource, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def request_progress(self) -> None:
+        """Ask the store how far this resource's watch has got; ``rv`` advances on the answer even
+        when the resource itself has not changed (so bookmarks and cache reads stay current)."""
+        stream = self._stream
+        if stream is None:
+            return
+        with contextlib.suppress(Exception):
+            await stream.request_progress()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.progress_interval)
+            if self.watchers:
+                await self.request_progress()
 
     async def _notify(self) -> None:
         async with self._progress:
@@ -254,6 +275,9 @@ class WatchCache:
 
     async def wait_for(self, rv: int, within: float) -> bool:
         """Wait until the cache has seen revision ``rv``; False on timeout."""
+        if self.rv < rv:
+            await self.request_progress()
+
         async def seen() -> None:
             async with self._progress:
                 await self._progress.wait_for(lambda: self.rv >= rv)

@@ -81,7 +81,7 @@ async def watch(call: Call) -> web.StreamResponse:
                 item = await asyncio.wait_for(watcher.next(), wait)
             except TimeoutError:
                 if bookmarks and watcher.queue.empty() and time.monotonic() - last_bookmark >= settings.bookmark_interval:
-                    await resp.write(_bookmark(call, cache.rv))
+                    await resp.write(_bookmark(call, max(cache.rv, watcher.last_rv)))
                     last_bookmark = time.monotonic()
                 continue
             if item is None:

@@ -1,0 +1,105 @@
+"""Watch through the HTTP layer and the watch cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.fixtures.apiserver import Api, running_apiserver
+
+CMS = "/api/v1/namespaces/default/configmaps"
+PODS = "/api/v1/namespaces/default/pods"
+
+
+def cm(name: str, **labels: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}}
+
+
+async def test_initial_state_then_live_events(apiserver: Api) -> None:
+    await apiserver.post(CMS, json=cm("before"))
+    async with apiserver.watch(CMS) as w:
+        assert await w.next() == ("ADDED", _any_named("before"))
+        await apiserver.post(CMS, json=cm("after"))
+        kind, obj = await w.next()  # type: ignore[misc]
+        assert (kind, obj["metadata"]["name"]) == ("ADDED", "after")
+        await apiserver.delete(f"{CMS}/after")
+        kind, obj = await w.next()  # type: ignore[misc]
+        assert (kind, obj["metadata"]["name"]) == ("DELETED", "after")
+
+
+class _any_named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and other.get("metadata", {}).get("name") == self.name
+
+
+async def test_resume_from_resource_version(apiserver: Api) -> None:
+    _, first = await apiserver.post(CMS, json=cm("one"))
+    await apiserver.post(CMS, json=cm("two"))
+    async with apiserver.watch(CMS, {"resourceVersion": first["metadata"]["resourceVersion"]}) as w:
+        kind, obj = await w.next()  # type: ignore[misc]
+        assert (kind, obj["metadata"]["name"]) == ("ADDED", "two")
+
+
+async def test_label_selector_transitions(apiserver: Api) -> None:
+    _, obj = await apiserver.post(CMS, json=cm("x", app="a"))
+    rv = obj["metadata"]["resourceVersion"]
+    async with apiserver.watch(CMS, {"labelSelector": "app=b", "resourceVersion": rv}) as w:
+        await apiserver.patch(f"{CMS}/x", data=b'{"metadata":{"labels":{"app":"b"}}}',
+                              headers={"Content-Type": "application/merge-patch+json"})
+        assert (await w.next())[0] == "ADDED"  # type: ignore[index]
+        await apiserver.patch(f"{CMS}/x", data=b'{"data":{"k":"w"}}',
+                              headers={"Content-Type": "application/merge-patch+json"})
+        assert (await w.next())[0] == "MODIFIED"  # type: ignore[index]
+        await apiserver.patch(f"{CMS}/x", data=b'{"metadata":{"labels":{"app":"c"}}}',
+                              headers={"Content-Type": "application/merge-patch+json"})
+        assert (await w.next())[0] == "DELETED"  # type: ignore[index]
+
+
+async def test_field_selector_on_node_name(apiserver: Api) -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    async with apiserver.watch(PODS, {"fieldSelector": "spec.nodeName=pi-1"}) as w:
+        await apiserver.post(PODS, json=pod)
+        await apiserver.post(f"{PODS}/p/binding", json={"apiVersion": "v1", "kind": "Binding",
+                                                        "metadata": {"name": "p"},
+                                                        "target": {"kind": "Node", "name": "pi-1"}})
+        kind, obj = await w.next()  # type: ignore[misc]
+        assert kind == "ADDED" and obj["spec"]["nodeName"] == "pi-1"
+
+
+async def test_timeout_ends_the_stream(apiserver: Api) -> None:
+    async with apiserver.watch(CMS, {"timeoutSeconds": "1", "resourceVersion": "1"}) as w:
+        while (ev := await w.next()) is not None:
+            assert ev[0] in ("ADDED", "MODIFIED", "DELETED")
+
+
+async def test_bookmarks(apiserver: Api) -> None:
+    _, lst = await apiserver.get(CMS)
+    async with apiserver.watch(CMS, {"allowWatchBookmarks": "true",
+                                     "resourceVersion": lst["metadata"]["resourceVersion"]}) as w:
+        kind, obj = await w.next()  # type: ignore[misc]
+        assert kind == "BOOKMARK" and int(obj["metadata"]["resourceVersion"]) >= int(lst["metadata"]["resourceVersion"])
+
+
+async def test_too_old_resource_version_is_410(tmp_path: Path) -> None:
+    async with running_apiserver(tmp_path, watch_cache_events=4) as api:
+        _, first = await api.post(CMS, json=cm("c0"))
+        for i in range(1, 8):
+            await api.post(CMS, json=cm(f"c{i}"))
+        async with api.watch(CMS, {"resourceVersion": first["metadata"]["resourceVersion"]}) as w:
+            kind, status = await w.next()  # type: ignore[misc]
+            assert kind == "ERROR" and status["code"] == 410 and status["reason"] == "Expired"
+
+
+async def test_many_watchers_share_one_store_watch(apiserver: Api) -> None:
+    import contextlib
+
+    async with contextlib.AsyncExitStack() as stack:
+        readers = [await stack.enter_async_context(apiserver.watch(PODS, {"fieldSelector": f"spec.nodeName=n{i}"}))
+                   for i in range(20)]
+        cache = apiserver.server.caches["pods"]
+        assert len(cache.watchers) == 20
+        assert readers

@@ -1,6 +1,7 @@
 """Shared test set-up. Fixture modules live in tests/fixtures and are loaded here as plugins."""
 
 pytest_plugins: list[str] = [
+    "tests.fixtures.netns",
     "tests.fixtures.etcd",
     "tests.fixtures.apiserver",
 ]

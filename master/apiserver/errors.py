@@ -17,6 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from master.api import status as api_status
+from master.api.meta import Status
+
 __all__ = [
     "ApiError",
     "already_exists",
@@ -69,36 +74,22 @@ class ApiError(Exception):
         return str(self.body.get("reason", ""))
 
 
-def _qualified(resource: str, group: str) -> str:
-    return f"{resource}.{group}" if group else resource
-
-
-def _details(name: str, resource: str, group: str) -> dict[str, Any]:
-    d: dict[str, Any] = {"name": name, "kind": resource}
-    if group:
-        d["group"] = group
-    return d
+def _of(st: Status) -> ApiError:
+    out = msgspec.to_builtins(st)
+    out.setdefault("metadata", {})
+    return ApiError(out)
 
 
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
-    q = _qualified(resource, group)
-    return ApiError(status(404, "NotFound", f'{q} "{name}" not found', details=_details(name, resource, group)))
+    return _of(api_status.not_found(resource, name, group=group))
 
 
 def already_exists(resource: str, name: str, group: str = "") -> ApiError:
-    q = _qualified(resource, group)
-    return ApiError(
-        status(409, "AlreadyExists", f'{q} "{name}" already exists', details=_details(name, resource, group))
-    )
+    return _of(api_status.already_exists(resource, name, group=group))
 
 
 def conflict(resource: str, name: str, group: str = "", why: str = "") -> ApiError:
-    q = _qualified(resource, group)
-    why = why or "the object has been modified; please apply your changes to the latest version and try again"
-    return ApiError(
-        status(409, "Conflict", f'Operation cannot be fulfilled on {q} "{name}": {why}',
-               details=_details(name, resource, group))
-    )
+    return _of(api_status.conflict(resource, name, group=group, why=why or api_status.CONFLICT_MODIFIED))
 
 
 def invalid(kind: str, name: str, causes: list[tuple[str, str, str]], group: str = "") -> ApiError:
@@ -114,11 +105,11 @@ def invalid(kind: str, name: str, causes: list[tuple[str, str, str]], group: str
 
 
 def bad_request(message: str) -> ApiError:
-    return ApiError(status(400, "BadRequest", message))
+    return _of(api_status.bad_request(message))
 
 
 def unauthorized(message: str = "Unauthorized") -> ApiError:
-    return ApiError(status(401, "Unauthorized", message))
+    return _of(api_status.unauthorized(message))
 
 
 def forbidden(message: str) -> ApiError:
@@ -130,28 +121,29 @@ def method_not_allowed(message: str = "the server does not allow this method on 
 
 
 def not_acceptable(message: str) -> ApiError:
-    return ApiError(status(406, "NotAcceptable", message))
+    return _of(api_status.not_acceptable(message))
 
 
 def gone(message: str) -> ApiError:
-    return ApiError(status(410, "Expired", message))
+    """410 Expired: a resourceVersion or continue token older than what is kept."""
+    return _of(api_status.expired(message))
 
 
 def too_large(limit: int) -> ApiError:
-    return ApiError(status(413, "RequestEntityTooLarge", f"the request body is too large (limit {limit} bytes)"))
+    return _of(api_status.too_large(f"the request body is larger than {limit} bytes"))
 
 
 def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(status(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (got "{content_type}")'))
+    return _of(api_status.unsupported_media_type(content_type))
 
 
 def internal_error(message: str = "an internal error occurred; see the apiserver log") -> ApiError:
-    return ApiError(status(500, "InternalError", f"Internal error occurred: {message}"))
+    return _of(api_status.internal_error(message))
 
 
 def service_unavailable(message: str) -> ApiError:
-    return ApiError(status(503, "ServiceUnavailable", message))
+    return _of(api_status.service_unavailable(message))
 
 
 def timeout(message: str) -> ApiError:
-    return ApiError(status(504, "Timeout", message))
+    return _of(api_status.timeout(message))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from master.api import patch as api_patch
+from master.api.registry import DEFAULT
 from master.apiserver import body, errors
 from master.apiserver.registry import Served
 
@@ -39,36 +41,16 @@ def names_resource_version(kind: str, doc: Any) -> str:
     return str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
 
 
-def _merge(target: Any, patch: Any) -> Any:
-    if not isinstance(patch, dict):
-        return patch
-    out = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = _merge(out.get(k), v)
-    return out
-
-
 def apply(kind: str, current: dict[str, Any], doc: Any, served: Served) -> Any:
-    try:
-        from master.api import patch as api_patch
-        from master.api.registry import DEFAULT
-    except ImportError:  # master.api without patches: merge patches only
-        if kind in ("merge", "strategic"):
-            return _merge(current, doc)
-        raise errors.unsupported_media_type("application/json-patch+json") from None
     try:
         if kind == "merge":
             return api_patch.merge_patch(current, doc)
         if kind == "json":
             return api_patch.apply_json_patch(current, doc)
         resource = DEFAULT.get(served.group, served.version, served.plural)
-        cls = resource.type if resource is not None else None
-        if cls is None:
+        if resource is None:
             return api_patch.merge_patch(current, doc)
-        return api_patch.strategic_merge_patch(current, doc, cls)
+        return api_patch.strategic_merge_patch(current, doc, resource.type)
     except api_patch.PatchError as exc:
         reason = "Invalid" if exc.code == 422 else "BadRequest"
         raise errors.ApiError(errors.status(exc.code, reason, str(exc))) from exc

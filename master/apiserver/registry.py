@@ -1,8 +1,8 @@
 """What this apiserver serves: the resources, their discovery facts, and how to treat their objects.
 
-A ``Served`` entry is the apiserver's view of one resource. The object rules (types, defaults,
-validation, strategies) live in ``master.api``; this module adds what only the server needs: the
-verbs and subresources it routes, the selectable fields, the storage it uses.
+A ``Served`` entry is the apiserver's view of one resource, made from ``master.api``'s registry
+(which owns kinds, names, verbs, subresources, types and strategies): the facts the routing,
+discovery, storage and selectors need, in one small frozen value.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from master.api import registry as api_registry
 
 __all__ = ["COMMON_FIELDS", "Served", "ServedRegistry", "field_getter"]
 
@@ -74,43 +76,21 @@ class Served:
         return frozenset((*COMMON_FIELDS, *self.field_paths))
 
 
-_STATUS = ("get", "patch", "update")
-_SCALE = ("get", "patch", "update")
-
-BUILTIN: tuple[Served, ...] = (
-    Served("", "v1", "Namespace", "namespaces", "namespace", False, ("ns",),
-           verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
-           subresources={"status": ("Namespace", _STATUS), "finalize": ("Namespace", ("update",))},
-           field_paths=("status.phase",)),
-    Served("", "v1", "Node", "nodes", "node", False, ("no",),
-           subresources={"status": ("Node", _STATUS)}, field_paths=("spec.unschedulable",)),
-    Served("", "v1", "Pod", "pods", "pod", True, ("po",), ("all",),
-           subresources={"status": ("Pod", _STATUS), "binding": ("Binding", ("create",)),
-                         "eviction": ("Eviction", ("create",)), "log": ("Pod", ("get",))},
-           field_paths=("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-                        "status.phase", "status.podIP", "status.nominatedNodeName")),
-    Served("", "v1", "Service", "services", "service", True, ("svc",), ("all",),
-           verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
-           subresources={"status": ("Service", _STATUS)}, field_paths=("spec.clusterIP", "spec.type")),
-    Served("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
-    Served("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",)),
-    Served("", "v1", "Secret", "secrets", "secret", True, (), field_paths=("type",)),
-    Served("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ("sa",)),
-    Served("", "v1", "Event", "events", "event", True, ("ev",),
-           field_paths=("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                        "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                        "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type")),
+# Served by the apiserver itself, with no stored objects of their own.
+VIRTUAL: tuple[Served, ...] = (
     Served("", "v1", "Binding", "bindings", "binding", True, verbs=("create",), stored=False),
-    Served("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",), ("all",),
-           subresources={"status": ("Deployment", _STATUS), "scale": ("Scale", _SCALE)}),
-    Served("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),
-           subresources={"status": ("ReplicaSet", _STATUS), "scale": ("Scale", _SCALE)}),
-    Served("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, ("ds",), ("all",),
-           subresources={"status": ("DaemonSet", _STATUS)}),
-    Served("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
-    Served("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True,
-           field_paths=("addressType",)),
 )
+
+
+def from_api(resource: Any) -> Served:
+    """The apiserver's view of a ``master.api.registry.Resource``."""
+    keys: frozenset[str] = getattr(resource.strategy, "field_selector_keys", frozenset())
+    return Served(
+        resource.group, resource.version, resource.kind, resource.plural, resource.singular,
+        resource.namespaced, tuple(resource.short_names), tuple(resource.categories), tuple(resource.verbs),
+        {sub.name: (sub.kind, tuple(sub.verbs)) for sub in resource.subresources},
+        tuple(sorted(set(keys) - set(COMMON_FIELDS))),
+    )
 
 
 class ServedRegistry:
@@ -121,7 +101,8 @@ class ServedRegistry:
 
     @classmethod
     def builtin(cls) -> ServedRegistry:
-        return cls(BUILTIN)
+        """Every resource of ``master.api``'s registry, plus the virtual ones."""
+        return cls([*(from_api(r) for r in api_registry.DEFAULT.all()), *VIRTUAL])
 
     def lookup(self, group: str, version: str, plural: str) -> Served | None:
         return self._by_path.get((group, version, plural))

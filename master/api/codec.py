@@ -200,6 +200,8 @@ def _is_quantity(t: mi.Type) -> bool:
 
 
 def _coerce(value: Any, t: mi.Type) -> Any:
+    if isinstance(value, _dt.datetime):
+        return format_time(value)  # YAML's unquoted timestamps; no API field holds a datetime
     if isinstance(t, mi.Metadata):
         if _is_quantity(t) and isinstance(value, int | float) and not isinstance(value, bool):
             return str(int(value)) if float(value).is_integer() else repr(value)
@@ -239,6 +241,4 @@ def _coerce(value: Any, t: mi.Type) -> Any:
             if isinstance(u, mi.Metadata):
                 return _coerce(value, u)
         return value
-    if isinstance(t, mi.StrType) and isinstance(value, _dt.datetime):
-        return format_time(value)  # YAML's unquoted timestamps
     return value

@@ -29,6 +29,10 @@ class Hooks:
     async def after_create(self, call: Call, obj: dict[str, Any]) -> None:
         return None
 
+    def prepare_update(self, new: dict[str, Any], old: dict[str, Any]) -> None:
+        """Adjust ``new`` before validation (fields that depend on others)."""
+        return None
+
     async def before_update(self, call: Call, new: dict[str, Any], old: dict[str, Any]) -> Plan:
         return Plan()
 
@@ -93,6 +97,18 @@ class ServiceHooks(Hooks):
             port["nodePort"] = got
             seen.add(got)
         return plan
+
+    def prepare_update(self, new: dict[str, Any], old: dict[str, Any]) -> None:
+        # Leaving NodePort/LoadBalancer drops the node ports the old type had (Kubernetes'
+        # dropTypeDependentFields), so the update validates as the new type.
+        spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+        if _wants_node_ports(old_spec) and not _wants_node_ports(spec):
+            if spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
+                spec.pop("externalTrafficPolicy", None)
+            spec.pop("healthCheckNodePort", None)
+            for p in spec.get("ports") or []:
+                if isinstance(p, dict):
+                    p.pop("nodePort", None)
 
     async def before_update(self, call: Call, new: dict[str, Any], old: dict[str, Any]) -> Plan:
         alloc = call.server.allocators

@@ -141,6 +141,8 @@ async def write_update(
 ) -> dict[str, Any]:
     """Prepare, admit, validate and store ``new`` over ``current``; the stored object."""
     rules = rules_for(call.served)
+    hooks = hooks_for(call.served)
+    hooks.prepare_update(new, current)
     expected = _rv_of(new) or int(current["metadata"]["resourceVersion"])
     if expected != int(current["metadata"]["resourceVersion"]):
         raise errors.conflict(call.served.plural, call.name, call.served.group)
@@ -155,7 +157,6 @@ async def write_update(
         causes = rules.validate_update(new, current)
     if causes:
         raise _invalid(call, new, causes)
-    hooks = hooks_for(call.served)
     plan = await hooks.before_update(call, new, current)
     if call.dry_run:
         return new

@@ -11,7 +11,8 @@ for stop and exec the call's own timeout plus the short one. Each call is timed 
 
 Containerd 1.6 reports a few conditions as UNKNOWN with a message; they are recognised by text:
 "failed to reserve ... name" (a live sandbox or container has that name: AlreadyExistsError) and
-"is in CONTAINER_<STATE> state" (start or exec in the wrong state: FailedPreconditionError).
+"is in CONTAINER_<STATE> state" or "is not running" (start, exec or log reopen in the wrong state:
+FailedPreconditionError).
 """
 
 from __future__ import annotations
@@ -93,7 +94,11 @@ def _error_from_rpc(
         return errors.InvalidArgumentError(details)
     if code is grpc.StatusCode.ALREADY_EXISTS or "failed to reserve" in details:
         return errors.AlreadyExistsError(details, code=code.name)
-    if code is grpc.StatusCode.FAILED_PRECONDITION or " is in CONTAINER_" in details:
+    if (
+        code is grpc.StatusCode.FAILED_PRECONDITION
+        or " is in CONTAINER_" in details
+        or "is not running" in details
+    ):
         return errors.FailedPreconditionError(details, code=code.name)
     return errors.CRIError(details, code=code.name)
 
@@ -289,6 +294,14 @@ class ContainerdRuntime:
             f.state.CopyFrom(convert.container_state_to_pb(state))
         r = await self._call("list_containers", rt.ListContainers, pb.ListContainersRequest(filter=f))
         return [convert.container_from_pb(c) for c in r.containers]
+
+    async def reopen_container_log(self, container_id: str) -> None:
+        rt, _ = self._stubs()
+        await self._call(
+            "reopen_container_log",
+            rt.ReopenContainerLog,
+            pb.ReopenContainerLogRequest(container_id=container_id),
+        )
 
     async def exec_sync(self, container_id: str, cmd: Sequence[str], timeout_seconds: float) -> ExecResult:
         if not cmd:

@@ -497,6 +497,13 @@ class FakeRuntime:
             and _matches(c.config.labels, labels)
         ]
 
+    async def reopen_container_log(self, container_id: str) -> None:
+        self._enter("reopen_container_log", container_id)
+        c = self._container(container_id)
+        if c.state is not ContainerState.RUNNING:
+            raise errors.FailedPreconditionError(f"container {container_id} is not running", code="UNKNOWN")
+        # Nothing to do: every write opens the log path afresh.
+
     async def exec_sync(self, container_id: str, cmd: Sequence[str], timeout_seconds: float) -> ExecResult:
         self._enter("exec_sync", container_id)
         if not cmd:

@@ -116,6 +116,11 @@ class Runtime(Protocol):
         labels: Mapping[str, str] | None = None,
     ) -> list[Container]: ...
 
+    async def reopen_container_log(self, container_id: str) -> None:
+        """Make a running container write to a fresh file at its log path (after the kubelet
+        renamed the old one away for rotation). FailedPreconditionError if it is not running."""
+        ...
+
     async def exec_sync(self, container_id: str, cmd: Sequence[str], timeout_seconds: float) -> ExecResult:
         """Run ``cmd`` in the container and collect its output (rounded up to whole seconds, min 1)."""
         ...

@@ -241,6 +241,9 @@ class Container:
 class ContainerStatus:
     """``ContainerStatus``.
 
+    For a process that exits at once, containerd may stamp ``finished_at`` slightly (< 1 ms)
+    before ``started_at``: clamp before computing a duration.
+
     ``reason`` for an exited container is the runtime's: "Completed" (exit code 0), "Error"
     (non-zero), "OOMKilled" (the kernel's OOM killer ended it); "" otherwise. ``log_path`` is
     absolute (the sandbox's log_directory joined with the container's log_path), "" if none.

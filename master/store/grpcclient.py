@@ -20,6 +20,7 @@ Every ``grpc.aio.AioRpcError`` is turned into a ``master.store.errors`` class (`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -438,6 +439,8 @@ class _GrpcWatch:
         )
         self._done = False
         self._established = False
+        self._progress_wanted = False
+        self._call: Any = None
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"etcd-watch-{watch_id}")
 
     @property
@@ -457,6 +460,17 @@ class _GrpcWatch:
                 self._queue.put_nowait(None)
                 raise item
             yield item
+
+    async def request_progress(self) -> None:
+        """Ask the server for a progress notification; on a stream being re-opened, the request
+        is sent once the watch exists again."""
+        if self._done:
+            return
+        self._progress_wanted = True
+        if self._call is not None and self._established:
+            self._progress_wanted = False
+            with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                await self._call.write(rpc_pb2.WatchRequest(progress_request=rpc_pb2.WatchProgressRequest()))
 
     async def cancel(self) -> None:
         if self._done:
@@ -507,6 +521,7 @@ class _GrpcWatch:
         self._established = False
         index, ep = self._client._endpoint()
         call: Any = ep.watch.Watch()
+        self._call = call
         try:
             create = rpc_pb2.WatchCreateRequest(
                 key=self._key,
@@ -524,7 +539,14 @@ class _GrpcWatch:
                 self._track(resp)
                 if resp.created:
                     self._established = True
+                    if self._progress_wanted:
+                        self._progress_wanted = False
+                        await call.write(
+                            rpc_pb2.WatchRequest(progress_request=rpc_pb2.WatchProgressRequest())
+                        )
                 elif resp.events or resp.header.revision:
+                    # etcd answers a progress request with watch_id -1 (for the whole stream).
+                    resp.watch_id = self._id
                     await self._queue.put(grpcconv.watch_response_from_pb(resp))
         except grpc.aio.AioRpcError as exc:
             if exc.code() is grpc.StatusCode.UNAVAILABLE:
@@ -532,6 +554,7 @@ class _GrpcWatch:
                 raise _Reconnect(exc.details()) from exc
             raise grpcconv.error_from_status(exc.code(), exc.details() or "") from exc
         finally:
+            self._call = None
             call.cancel()
 
     def _track(self, resp: rpc_pb2.WatchResponse) -> None:

@@ -7,9 +7,10 @@ store calls and results into responses; the gRPC client (``grpcclient``) does th
 Status codes and messages are etcd's (``api/v3rpc/rpctypes``), so etcdctl prints the same
 ``Error: etcdserver: ...`` line against our store as against etcd::
 
-    EmptyKeyError, RequestTooLargeError, TooManyOpsError,
-    DuplicateKeyError, InvalidRequestError           INVALID_ARGUMENT
-    CompactedError, FutureRevisionError              OUT_OF_RANGE
+    InvalidRequestError and its subclasses           INVALID_ARGUMENT
+      (empty key, too large, too many ops, ...)
+    CompactedError, FutureRevisionError,
+    LeaseTTLTooLargeError                            OUT_OF_RANGE
     LeaseNotFoundError                               NOT_FOUND
     LeaseExistsError                                 FAILED_PRECONDITION
     UnavailableError                                 UNAVAILABLE
@@ -85,6 +86,7 @@ _CODES: tuple[tuple[type[errors.StoreError], grpc.StatusCode], ...] = (
     (errors.FutureRevisionError, grpc.StatusCode.OUT_OF_RANGE),
     (errors.LeaseNotFoundError, grpc.StatusCode.NOT_FOUND),
     (errors.LeaseExistsError, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.LeaseTTLTooLargeError, grpc.StatusCode.OUT_OF_RANGE),
     (errors.UnavailableError, grpc.StatusCode.UNAVAILABLE),
 )
 
@@ -96,9 +98,13 @@ _BY_MESSAGE: dict[str, type[errors.StoreError]] = {
         errors.RequestTooLargeError,
         errors.TooManyOpsError,
         errors.DuplicateKeyError,
+        errors.KeyNotFoundError,
+        errors.ValueProvidedError,
+        errors.LeaseProvidedError,
         errors.FutureRevisionError,
         errors.LeaseNotFoundError,
         errors.LeaseExistsError,
+        errors.LeaseTTLTooLargeError,
     )
 }
 

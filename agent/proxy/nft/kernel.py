@@ -233,9 +233,13 @@ class KernelNetfilter:
     def chain_rules(self, table: str, chain: str) -> tuple[Rule, ...] | None:
         with self._lock:
             try:
-                rules = self._rules(table, chain, None)
+                rules = self._rules(table, chain, None).get(chain, [])
+                # A dump of a missing chain is just empty; ask for the chain itself then.
+                if not rules:
+                    seq = self._next_seq()
+                    self._request(wire.chain_request(table, chain, seq), seq, dump=False)
             except DumpError as exc:
                 if exc.errno == _errno.ENOENT:
                     return None
                 raise
-            return tuple(rules.get(chain, ()))
+            return tuple(rules)

@@ -449,6 +449,10 @@ def table_request(table: str, seq: int) -> bytes:
     return get_request(MSG_GETTABLE, _str(TABLE_NAME, table), seq, dump=False)
 
 
+def chain_request(table: str, chain: str, seq: int) -> bytes:
+    return get_request(MSG_GETCHAIN, _str(CHAIN_TABLE, table) + _str(CHAIN_NAME, chain), seq, dump=False)
+
+
 def chains_request(seq: int) -> bytes:
     return get_request(MSG_GETCHAIN, b"", seq)
 

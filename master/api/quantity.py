@@ -155,7 +155,14 @@ def _format(amount: Fraction, fmt: str) -> str:
 
 def canonical(text: str | int | float) -> str:
     """The canonical spelling of a quantity ("0.5" -> "500m")."""
+    if isinstance(text, str):
+        return _canonical_str(text)
     return str(parse(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_str(text: str) -> str:
+    return str(_parse_str(text))
 
 
 def milli_value(text: str | int | float) -> int:

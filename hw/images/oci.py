@@ -268,9 +268,13 @@ def write_archive(images: Sequence[tuple[ImageSpec, bytes]], dest: Path, plat: M
     """Write an archive holding each (spec, uncompressed layer) image to ``dest``."""
     blobs: dict[str, bytes] = {}
     manifests: list[dict[str, Any]] = []
+    compressed: dict[str, bytes] = {}
     for spec, layer in images:
-        gz = gzip.compress(layer, compresslevel=6, mtime=0)
-        config = canonical_json(_image_config(spec, _digest(layer), plat))
+        diff_id = _digest(layer)
+        if diff_id not in compressed:  # images that share a layer share its blob
+            compressed[diff_id] = gzip.compress(layer, compresslevel=6, mtime=0)
+        gz = compressed[diff_id]
+        config = canonical_json(_image_config(spec, diff_id, plat))
         manifest = canonical_json({
             "schemaVersion": 2,
             "mediaType": MEDIA_MANIFEST,

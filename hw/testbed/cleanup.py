@@ -25,6 +25,7 @@ from pathlib import Path
 
 __all__ = [
     "CNI_CACHE",
+    "remove_cgroup",
     "remove_cgroups",
     "remove_cni_cache",
     "remove_shim_sockets",
@@ -155,6 +156,16 @@ def remove_cgroups(cgroups: Iterable[tuple[str, str]]) -> None:
                 continue
             except OSError:
                 break
+
+
+def remove_cgroup(path: str) -> None:
+    """rmdir cgroup ``path`` (e.g. "/kubepods/pod1234") in every hierarchy it exists in."""
+    rel = path.strip("/")
+    if not rel or not CGROUP_ROOT.is_dir():
+        return
+    for base in [CGROUP_ROOT, *CGROUP_ROOT.iterdir()]:
+        with contextlib.suppress(OSError):
+            os.rmdir(base / rel)
 
 
 def _ancestors(path: str) -> list[str]:

@@ -14,13 +14,16 @@ import socket
 import time
 from dataclasses import dataclass
 
+import grpc
+from cri_api.v1 import api_pb2, api_pb2_grpc
+
 from hw.images.standard import PAUSE
 from hw.testbed import procs
 from hw.testbed.errors import ComponentFailed
 from hw.testbed.layout import NodePaths
 from hw.testbed.state import ProcRecord
 
-__all__ = ["ContainerdSettings", "render_config", "socket_ready", "start", "wait_ready"]
+__all__ = ["ContainerdSettings", "cri_ready", "render_config", "socket_ready", "start", "wait_ready"]
 
 _DISABLED = (
     "io.containerd.snapshotter.v1.aufs",
@@ -107,6 +110,20 @@ def socket_ready(paths: NodePaths, timeout: float = 0.5) -> bool:
     return True
 
 
+def cri_ready(paths: NodePaths, timeout: float = 2.0) -> bool:
+    """Does the CRI answer? It starts serving a moment after containerd's socket does."""
+    if not socket_ready(paths):
+        return False
+    channel = grpc.insecure_channel(f"unix://{paths.socket}")
+    try:
+        api_pb2_grpc.RuntimeServiceStub(channel).Status(api_pb2.StatusRequest(), timeout=timeout)
+    except grpc.RpcError:
+        return False
+    finally:
+        channel.close()
+    return True
+
+
 def start(ns: str, paths: NodePaths, settings: ContainerdSettings = ContainerdSettings()) -> ProcRecord:
     for d in (paths.containerd_root, paths.containerd_state, paths.runc_root, paths.cni_conf_dir):
         d.mkdir(parents=True, exist_ok=True)
@@ -117,7 +134,7 @@ def start(ns: str, paths: NodePaths, settings: ContainerdSettings = ContainerdSe
 
 def wait_ready(node: str, proc: ProcRecord, paths: NodePaths, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not socket_ready(paths):
+    while not cri_ready(paths):
         if not procs.alive(proc):
             raise ComponentFailed(
                 f"containerd on {node} exited: {procs.log_tail(paths.containerd_log)}", log=paths.containerd_log

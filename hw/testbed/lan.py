@@ -10,6 +10,7 @@ Nothing here routes off the machine: nodes get no default route, and the host do
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import shutil
@@ -25,14 +26,17 @@ from hw.testbed.naming import Plan
 __all__ = [
     "attach_node",
     "ensure_bridge",
+    "find_index",
     "host_links",
     "is_connected",
     "remove_host_links",
     "reset_node_network",
     "set_connected",
+    "set_node_link",
     "subnet_in_use",
 ]
 
+_ALIAS_PREFIX = "picluster-testbed:"
 # Routes the kernel adds itself (the connected subnet, local addresses) survive a "reboot".
 _RTPROT_KERNEL = 2
 
@@ -61,6 +65,21 @@ def subnet_in_use(plan: Plan) -> bool:
     return False
 
 
+def _alias(name: str) -> str:
+    return f"{_ALIAS_PREFIX}{name}"
+
+
+def find_index(name: str) -> int | None:
+    """The index of testbed ``name`` from its bridge's alias, when its records are lost."""
+    with IPRoute() as ip:
+        for link in ip.get_links():
+            ifname = str(link.get("ifname"))
+            if link.get("ifalias") == _alias(name) and ifname.startswith("tb") and ifname.endswith("-lan"):
+                with contextlib.suppress(ValueError):
+                    return int(ifname[2:-4])
+    return None
+
+
 def ensure_bridge(plan: Plan) -> None:
     try:
         with IPRoute() as ip:
@@ -69,6 +88,8 @@ def ensure_bridge(plan: Plan) -> None:
                 ip.link("add", ifname=plan.bridge, kind="bridge")
                 br = _index(ip, plan.bridge)
                 assert br is not None
+                # The bridge carries the testbed's name, so ``down`` finds it with no other record.
+                ip.link("set", index=br, ifalias=_alias(plan.name))
             have = {str(a.get("address")) for a in ip.get_addr(index=br, family=2)}
             if plan.bridge_ip not in have:
                 ip.addr("add", index=br, address=plan.bridge_ip, prefixlen=plan.prefixlen)
@@ -136,6 +157,22 @@ def set_connected(plan: Plan, node: str, connected: bool) -> None:
                 ip.link("set", index=host, master=0)
     except NetlinkError as exc:
         raise TestbedError(f"lan: cannot {'heal' if connected else 'partition'} {node}: {exc}") from exc
+
+
+def set_node_link(plan: Plan, node: str, up: bool) -> None:
+    """eth0 inside the node up or down: a powered-off Pi does not even answer ARP."""
+
+    def inside() -> None:
+        with IPRoute() as ip:
+            eth0 = _index(ip, "eth0")
+            if eth0 is None:
+                raise TestbedError(f"lan: {plan.netns(node)} has no eth0")
+            ip.link("set", index=eth0, state="up" if up else "down")
+
+    try:
+        netns.run_in(plan.netns(node), inside)
+    except NetlinkError as exc:
+        raise TestbedError(f"lan: cannot set eth0 of {node} {'up' if up else 'down'}: {exc}") from exc
 
 
 def remove_host_links(prefix: str) -> None:

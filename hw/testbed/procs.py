@@ -13,6 +13,7 @@ started them. Popen objects are kept, so processes this one started are reaped w
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
@@ -275,6 +276,7 @@ def adopt_orphans() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
         _ADOPTING = True
+        atexit.register(reap_adopted)
 
 
 def kill_all(pids: set[int], *, timeout: float = 10.0) -> None:

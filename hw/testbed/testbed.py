@@ -196,7 +196,7 @@ class Testbed:
                 running = procs.alive(proc)
                 ready: bool | None = None
                 if running and comp == "containerd":
-                    ready = containerd.socket_ready(paths)
+                    ready = containerd.cri_ready(paths, timeout=1.0)
                 elif running and comp == "master":
                     ready = control.master_ready(plan, self.paths)
                 note = st.unavailable.get(comp, "") if proc is None else ""
@@ -469,6 +469,8 @@ class Testbed:
             st = load_state(self.paths.state)
             if st is not None:
                 index = st.index
+        if index is None:
+            index = lan.find_index(self.name)
         with contextlib.ExitStack() as stack:
             with contextlib.suppress(TestbedError):
                 # No dir means nothing to lock; a holder that hangs must not block cleanup.
@@ -574,6 +576,7 @@ class Testbed:
             cleanup.remove_shim_sockets(sockets)
             cleanup.remove_cni_cache(sandboxes)
             lan.reset_node_network(plan, node)
+            lan.set_node_link(plan, node, up=False)
             rec.powered = False
             rec.procs.clear()
             self._save(st)
@@ -585,6 +588,7 @@ class Testbed:
             rec = st.nodes[self.node(node).name]
             if rec.powered:
                 return
+            lan.set_node_link(Plan(self.name, st.index), node, up=True)
             rec.powered = True
             self._save(st)
             if node == MASTER:

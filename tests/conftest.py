@@ -2,6 +2,7 @@
 
 pytest_plugins: list[str] = [
     "tests.fixtures.netns",
+    "tests.fixtures.testbed",
     "tests.fixtures.etcd",
     "tests.fixtures.apiserver",
 ]

@@ -81,6 +81,7 @@ class PodStrategy(Strategy[Pod]):
 
     def default(self, obj: Pod) -> Pod:
         podspec.default_pod_spec(obj.spec)
+        podspec.default_requests_from_limits(obj.spec)
         return obj
 
     def prepare_for_create(self, obj: Pod) -> Pod:

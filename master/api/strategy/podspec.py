@@ -38,6 +38,7 @@ __all__ = [
     "default_pod_spec",
     "default_pod_template",
     "default_probe",
+    "default_requests_from_limits",
     "validate_pod_spec",
     "validate_pod_template",
     "validate_tolerations",
@@ -128,11 +129,6 @@ def default_container(c: Container, *, host_network: bool = False) -> None:
         for handler in (c.lifecycle.post_start, c.lifecycle.pre_stop):
             if handler is not None:
                 _default_http_get(handler.http_get)
-    if c.resources.limits:
-        for name, value in c.resources.limits.items():
-            if name in c.resources.requests:
-                continue
-            c.resources.requests = {**c.resources.requests, name: value}
     c.resources.limits = _canonical_resources(c.resources.limits)
     c.resources.requests = _canonical_resources(c.resources.requests)
 
@@ -199,6 +195,15 @@ def default_pod_spec(spec: PodSpec) -> None:
         default_container(c, host_network=spec.host_network)
     for v in spec.volumes:
         _default_volume(v)
+
+
+def default_requests_from_limits(spec: PodSpec) -> None:
+    """A container's request for a resource it only limits is the limit (pods only: templates
+    keep what was written, as in Kubernetes)."""
+    for c in [*spec.init_containers, *spec.containers]:
+        missing = {k: v for k, v in c.resources.limits.items() if k not in c.resources.requests}
+        if missing:
+            c.resources.requests = {**c.resources.requests, **missing}
 
 
 def default_pod_template(template: PodTemplateSpec) -> None:

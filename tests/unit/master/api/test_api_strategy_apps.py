@@ -148,3 +148,10 @@ def test_scale_subresource() -> None:
     scale.spec.replicas = 5
     scaled = sub.apply_body(d, scale)
     assert scaled.spec.replicas == 5 and d.spec.replicas == 1
+
+
+def test_templates_keep_requests_as_written() -> None:
+    tmpl = {**TEMPLATE, "spec": {"containers": [{"name": "web", "image": "nginx:1.25",
+                                                 "resources": {"limits": {"cpu": "1"}}}]}}
+    d = workload(DEPLOY, template=tmpl)
+    assert d.spec.template.spec.containers[0].resources.requests == {}

@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMANDS: tuple[str, ...] = (
     "master.cli.version_cmd",
     "master.cli.master_cmd",
+    "master.cli.store_cmd",
     "master.cli.testbed_cmd",
 )
 

@@ -1,0 +1,104 @@
+"""``pictl store``: the store alone, serving etcd's v3 API, as ``./etcd`` runs in the course."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("store")
+    def store(
+        data_dir: Path = typer.Option(
+            Path("/var/lib/picluster/master/store"), "--data-dir", help="Where the store keeps its database."
+        ),
+        listen_client_urls: str = typer.Option(
+            "http://127.0.0.1:2379",
+            "--listen-client-urls",
+            help="Comma-separated URLs to serve the etcd v3 API on.",
+        ),
+        advertise_client_urls: str = typer.Option(
+            "",
+            "--advertise-client-urls",
+            help="Client URLs reported by member list (default: the listen URLs).",
+        ),
+        listen_metrics_urls: str = typer.Option(
+            "",
+            "--listen-metrics-urls",
+            help="Comma-separated URLs to serve /metrics on (e.g. http://127.0.0.1:2381).",
+        ),
+        backend: str = typer.Option("sqlite", "--backend", help="sqlite (durable) or memory."),
+        auto_compaction_mode: str = typer.Option(
+            "periodic", "--auto-compaction-mode", help="periodic (retention is a duration) or revision."
+        ),
+        auto_compaction_retention: str = typer.Option(
+            "10m",
+            "--auto-compaction-retention",
+            help="History to keep: a duration (10m, 1h; a plain number is hours), revisions in revision mode; 0 = off.",
+        ),
+        name: str = typer.Option("default", "--name", help="Member name reported by member list."),
+        max_request_bytes: int = typer.Option(
+            1536 * 1024, "--max-request-bytes", help="Largest write request."
+        ),
+        max_txn_ops: int = typer.Option(128, "--max-txn-ops", help="Most operations in one txn."),
+        log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    ) -> None:
+        """Run the store standalone: etcd v3 gRPC for etcdctl and --etcd-servers clients."""
+        from master.cli.main import CLIError
+        from master.store.backends import BACKENDS
+        from master.store.server import ServerError, ServerSettings, parse_retention, parse_urls, run
+        from master.store.settings import StoreSettings
+
+        level = getattr(logging, log_level.upper(), None)
+        if not isinstance(level, int):
+            raise CLIError(f"invalid --log-level {log_level!r}: want debug, info, warning or error")
+        if backend not in BACKENDS:
+            raise CLIError(f"invalid --backend {backend!r}: want {' or '.join(sorted(BACKENDS))}")
+        if max_request_bytes <= 0 or max_txn_ops <= 0:
+            raise CLIError("--max-request-bytes and --max-txn-ops must be positive")
+        try:
+            retain_revisions, retain_seconds = parse_retention(
+                auto_compaction_retention, auto_compaction_mode
+            )
+            client_urls = _split(listen_client_urls)
+            parse_urls(",".join(client_urls), default_port=2379, what="--listen-client-urls")
+            advertised = _split(advertise_client_urls) or client_urls
+            parse_urls(",".join(advertised), default_port=2379, what="--advertise-client-urls")
+            metrics_urls = _split(listen_metrics_urls)
+            if metrics_urls:
+                parse_urls(",".join(metrics_urls), default_port=2381, what="--listen-metrics-urls")
+        except ServerError as exc:
+            raise CLIError(str(exc)) from None
+        logging.basicConfig(
+            level=level, stream=sys.stderr, format="%(asctime)s %(levelname).1s %(name)s: %(message)s"
+        )
+        settings = ServerSettings(
+            store=StoreSettings(
+                data_dir=data_dir,
+                backend=backend,
+                max_request_bytes=max_request_bytes,
+                max_txn_ops=max_txn_ops,
+                compaction_retain_revisions=retain_revisions,
+                compaction_retain_seconds=retain_seconds,
+                name=name,
+                client_urls=advertised,
+            ),
+            client_urls=client_urls,
+            metrics_urls=metrics_urls,
+        )
+        try:
+            asyncio.run(run(settings))
+        except ServerError as exc:
+            raise CLIError(f"store: {exc}") from None
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,659 @@
+"""The etcd v3 gRPC face of a ``Store``: KV, Watch, Lease, Cluster, Maintenance (and Auth's
+answers for a cluster without auth), so that etcdctl and etcd client libraries work against it.
+
+Requests become the store's request types (``master.store.grpcconv``); store errors become
+etcd's status codes and messages, so etcdctl prints the same ``Error: etcdserver: ...`` line as
+against etcd. Anything else that goes wrong in a handler is logged and answered with INTERNAL;
+malformed messages are refused by gRPC itself; neither ever stops the server.
+
+Limits, as etcd sets them: a write request larger than ``max_request_bytes`` (1.5 MiB) is
+refused with "etcdserver: request is too large"; gRPC itself refuses messages larger than
+``max_request_bytes`` + 512 KiB (etcd's ``grpcOverheadBytes``) with RESOURCE_EXHAUSTED.
+
+Watch streams, as etcd serves them. One stream carries many watches, each with an id chosen by
+the client (``watch_id`` > 0) or by the server (the lowest free id, from 0). Every create is
+answered with ``created=True`` and header.revision = the store's revision, before any event of
+that watch. A start revision below the compact revision ends the watch with ``canceled=True``
+and ``compact_revision``; the core's slow-watcher policy ends it with ``canceled=True`` and a
+``cancel_reason``. A progress request makes every watch of the stream report its progress, in
+order with its events (a stream without watches gets etcd's stream-wide answer, watch_id -1).
+``fragment`` is accepted but never needed: responses are not size-limited on the way out.
+Worked example (store at revision 7)::
+
+    -> create key=a start_revision=0          <- created watch_id=0 header.revision=7
+    -> create key=b watch_id=5                <- created watch_id=5 header.revision=7
+       put a (rev 8)                          <- watch_id=0 events=[PUT a @8]
+    -> progress                               <- watch_id=0 header.revision=8, no events
+                                              <- watch_id=5 header.revision=8, no events
+    -> cancel watch_id=0                      <- watch_id=0 canceled
+    -> create key=a start_revision=2, compacted at 4
+                                              <- created watch_id=0
+                                              <- watch_id=0 canceled compact_revision=4
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+import grpc.aio
+
+from master.store import errors, grpcconv
+from master.store.etcdpb import rpc_pb2, rpc_pb2_grpc
+from master.store.metrics import GrpcMetrics
+from master.store.store import Store
+from master.store.types import EventType, WatchResponse
+from master.store.watch import Watcher
+from master.util.metrics import parse_listen_url
+
+__all__ = ["EtcdGrpcServer", "GrpcServerSettings", "serve"]
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+# etcd adds this much to --max-request-bytes for gRPC's own message limit.
+GRPC_OVERHEAD_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcServerSettings:
+    # etcd's server keepalive: ping idle connections every 2 h, and refuse clients that ping
+    # more often than every 5 s (--grpc-keepalive-interval, --grpc-keepalive-min-time).
+    keepalive_time: float = 2 * 3600.0
+    keepalive_timeout: float = 20.0
+    keepalive_min_time: float = 5.0
+    # Responses waiting to be written per watch stream, before its watches stop being read
+    # (and the core's slow-watcher policy takes over).
+    watch_send_buffer: int = 128
+
+
+class _Handler:
+    """What every servicer shares: the store, metrics, and turning failures into statuses."""
+
+    service = ""
+
+    def __init__(self, store: Store, metrics: GrpcMetrics | None) -> None:
+        self.store = store
+        self.metrics = metrics
+
+    async def unary(
+        self, method: str, context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[_T]]
+    ) -> _T:
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.start("unary", self.service, method)
+        try:
+            result = await call()
+        except Exception as exc:
+            code, message = _status(exc, self.service, method)
+            if metrics is not None:
+                metrics.done("unary", self.service, method, code)
+            await context.abort(code, message)
+            raise  # abort raises; this keeps type checkers honest
+        if metrics is not None:
+            metrics.done("unary", self.service, method, grpc.StatusCode.OK)
+        return result
+
+    def header(self) -> rpc_pb2.ResponseHeader:
+        return grpcconv.header_to_pb(self.store.header())
+
+    async def unsupported(self, method: str, context: grpc.aio.ServicerContext, why: str) -> NoReturn:
+        if self.metrics is not None:
+            self.metrics.start("unary", self.service, method)
+            self.metrics.done("unary", self.service, method, grpc.StatusCode.UNIMPLEMENTED)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"etcdserver: {method} is not supported: {why}")
+        raise AssertionError("abort returned")
+
+
+def _status(exc: Exception, service: str, method: str) -> tuple[grpc.StatusCode, str]:
+    if isinstance(exc, errors.StoreError):
+        return grpcconv.status_for_error(exc)
+    log.exception("store: %s/%s failed", service, method)
+    return grpc.StatusCode.INTERNAL, f"etcdserver: internal error: {type(exc).__name__}: {exc}"
+
+
+def _check_size(request: Any, limit: int) -> None:
+    if request.ByteSize() > limit:
+        raise errors.RequestTooLargeError()
+
+
+class KVService(_Handler, rpc_pb2_grpc.KVServicer):
+    service = "etcdserverpb.KV"
+
+    async def Range(
+        self, request: rpc_pb2.RangeRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.RangeResponse:
+        async def call() -> rpc_pb2.RangeResponse:
+            return grpcconv.range_response_to_pb(self.store.range(grpcconv.range_op_from_pb(request)))
+
+        return await self.unary("Range", context, call)
+
+    async def Put(
+        self, request: rpc_pb2.PutRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.PutResponse:
+        async def call() -> rpc_pb2.PutResponse:
+            _check_size(request, self.store.settings.max_request_bytes)
+            return grpcconv.put_response_to_pb(await self.store.put(grpcconv.put_op_from_pb(request)))
+
+        return await self.unary("Put", context, call)
+
+    async def DeleteRange(
+        self, request: rpc_pb2.DeleteRangeRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.DeleteRangeResponse:
+        async def call() -> rpc_pb2.DeleteRangeResponse:
+            _check_size(request, self.store.settings.max_request_bytes)
+            resp = await self.store.delete_range(grpcconv.delete_op_from_pb(request))
+            return grpcconv.delete_response_to_pb(resp)
+
+        return await self.unary("DeleteRange", context, call)
+
+    async def Txn(
+        self, request: rpc_pb2.TxnRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.TxnResponse:
+        async def call() -> rpc_pb2.TxnResponse:
+            _check_size(request, self.store.settings.max_request_bytes)
+            return grpcconv.txn_response_to_pb(await self.store.txn(grpcconv.txn_op_from_pb(request)))
+
+        return await self.unary("Txn", context, call)
+
+    async def Compact(
+        self, request: rpc_pb2.CompactionRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.CompactionResponse:
+        async def call() -> rpc_pb2.CompactionResponse:
+            resp = await self.store.compact(request.revision, physical=request.physical)
+            return rpc_pb2.CompactionResponse(header=grpcconv.header_to_pb(resp.header))
+
+        return await self.unary("Compact", context, call)
+
+
+class LeaseService(_Handler, rpc_pb2_grpc.LeaseServicer):
+    service = "etcdserverpb.Lease"
+
+    async def LeaseGrant(
+        self, request: rpc_pb2.LeaseGrantRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.LeaseGrantResponse:
+        async def call() -> rpc_pb2.LeaseGrantResponse:
+            resp = await self.store.lease_grant(request.TTL, request.ID)
+            return rpc_pb2.LeaseGrantResponse(
+                header=grpcconv.header_to_pb(resp.header), ID=resp.id, TTL=resp.ttl
+            )
+
+        return await self.unary("LeaseGrant", context, call)
+
+    async def LeaseRevoke(
+        self, request: rpc_pb2.LeaseRevokeRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.LeaseRevokeResponse:
+        async def call() -> rpc_pb2.LeaseRevokeResponse:
+            header = await self.store.lease_revoke(request.ID)
+            return rpc_pb2.LeaseRevokeResponse(header=grpcconv.header_to_pb(header))
+
+        return await self.unary("LeaseRevoke", context, call)
+
+    async def LeaseKeepAlive(
+        self,
+        request_iterator: AsyncIterator[rpc_pb2.LeaseKeepAliveRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[rpc_pb2.LeaseKeepAliveResponse]:
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.start("bidi_stream", self.service, "LeaseKeepAlive")
+        code = grpc.StatusCode.OK
+        try:
+            async for request in request_iterator:
+                # A lease that is gone is answered with TTL 0, as etcd does; the client gives up.
+                resp = self.store.lease_keep_alive(request.ID)
+                yield rpc_pb2.LeaseKeepAliveResponse(
+                    header=grpcconv.header_to_pb(resp.header), ID=resp.id, TTL=resp.ttl
+                )
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception as exc:
+            code, message = _status(exc, self.service, "LeaseKeepAlive")
+            await context.abort(code, message)
+        finally:
+            if metrics is not None:
+                metrics.done("bidi_stream", self.service, "LeaseKeepAlive", code)
+
+    async def LeaseTimeToLive(
+        self, request: rpc_pb2.LeaseTimeToLiveRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.LeaseTimeToLiveResponse:
+        async def call() -> rpc_pb2.LeaseTimeToLiveResponse:
+            resp = self.store.lease_time_to_live(request.ID, keys=request.keys)
+            return rpc_pb2.LeaseTimeToLiveResponse(
+                header=grpcconv.header_to_pb(resp.header),
+                ID=resp.id,
+                TTL=resp.ttl,
+                grantedTTL=resp.granted_ttl,
+                keys=list(resp.keys),
+            )
+
+        return await self.unary("LeaseTimeToLive", context, call)
+
+    async def LeaseLeases(
+        self, request: rpc_pb2.LeaseLeasesRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.LeaseLeasesResponse:
+        async def call() -> rpc_pb2.LeaseLeasesResponse:
+            leases = [rpc_pb2.LeaseStatus(ID=lease.id) for lease in self.store.lease_leases()]
+            return rpc_pb2.LeaseLeasesResponse(header=self.header(), leases=leases)
+
+        return await self.unary("LeaseLeases", context, call)
+
+
+class ClusterService(_Handler, rpc_pb2_grpc.ClusterServicer):
+    service = "etcdserverpb.Cluster"
+    _FIXED = "picluster's store is a single member; use a real etcd cluster (--etcd-servers) for more"
+
+    async def MemberList(
+        self, request: rpc_pb2.MemberListRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.MemberListResponse:
+        async def call() -> rpc_pb2.MemberListResponse:
+            members = [grpcconv.member_to_pb(m) for m in self.store.member_list()]
+            header = self.header()
+            header.revision = 0  # etcd leaves it unset: membership is not in the key space
+            return rpc_pb2.MemberListResponse(header=header, members=members)
+
+        return await self.unary("MemberList", context, call)
+
+    async def MemberAdd(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("MemberAdd", context, self._FIXED)
+
+    async def MemberRemove(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("MemberRemove", context, self._FIXED)
+
+    async def MemberUpdate(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("MemberUpdate", context, self._FIXED)
+
+    async def MemberPromote(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("MemberPromote", context, self._FIXED)
+
+
+class MaintenanceService(_Handler, rpc_pb2_grpc.MaintenanceServicer):
+    service = "etcdserverpb.Maintenance"
+
+    async def Status(
+        self, request: rpc_pb2.StatusRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.StatusResponse:
+        async def call() -> rpc_pb2.StatusResponse:
+            return grpcconv.status_to_pb(self.store.status())
+
+        return await self.unary("Status", context, call)
+
+    async def Alarm(
+        self, request: rpc_pb2.AlarmRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.AlarmResponse:
+        # No quota, no corruption checks: there is never an alarm to list or to clear.
+        async def call() -> rpc_pb2.AlarmResponse:
+            return rpc_pb2.AlarmResponse(header=self.header())
+
+        return await self.unary("Alarm", context, call)
+
+    async def Defragment(
+        self, request: rpc_pb2.DefragmentRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.DefragmentResponse:
+        # The SQLite backend gives free pages back after every compaction (incremental vacuum and
+        # a WAL truncate), so there is nothing left for a defragment to do.
+        async def call() -> rpc_pb2.DefragmentResponse:
+            self.store.status()  # fails like the other calls when the store is closed
+            return rpc_pb2.DefragmentResponse(header=self.header())
+
+        return await self.unary("Defragment", context, call)
+
+    async def Hash(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("Hash", context, "there is one member, nothing to compare with")
+
+    async def HashKV(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("HashKV", context, "there is one member, nothing to compare with")
+
+    async def Snapshot(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("Snapshot", context, "back up the data dir's store.db with sqlite3 .backup")
+
+    async def MoveLeader(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self.unsupported("MoveLeader", context, "there is one member, always the leader")
+
+
+class AuthService(_Handler, rpc_pb2_grpc.AuthServicer):
+    """etcd's answers for a cluster whose auth is disabled and has no users."""
+
+    service = "etcdserverpb.Auth"
+
+    async def _answer(self, method: str, context: grpc.aio.ServicerContext, build: Callable[[], _T]) -> _T:
+        async def call() -> _T:
+            return build()
+
+        return await self.unary(method, context, call)
+
+    async def AuthStatus(
+        self, request: rpc_pb2.AuthStatusRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.AuthStatusResponse:
+        return await self._answer(
+            "AuthStatus", context, lambda: rpc_pb2.AuthStatusResponse(header=self.header(), enabled=False)
+        )
+
+    async def AuthDisable(
+        self, request: rpc_pb2.AuthDisableRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.AuthDisableResponse:
+        return await self._answer(
+            "AuthDisable", context, lambda: rpc_pb2.AuthDisableResponse(header=self.header())
+        )
+
+    async def UserList(
+        self, request: rpc_pb2.AuthUserListRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.AuthUserListResponse:
+        return await self._answer(
+            "UserList", context, lambda: rpc_pb2.AuthUserListResponse(header=self.header())
+        )
+
+    async def RoleList(
+        self, request: rpc_pb2.AuthRoleListRequest, context: grpc.aio.ServicerContext
+    ) -> rpc_pb2.AuthRoleListResponse:
+        return await self._answer(
+            "RoleList", context, lambda: rpc_pb2.AuthRoleListResponse(header=self.header())
+        )
+
+    async def AuthEnable(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self._refuse("AuthEnable", context, "etcdserver: root user does not exist")
+
+    async def Authenticate(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
+        await self._refuse("Authenticate", context, "etcdserver: authentication is not enabled")
+
+    async def _refuse(self, method: str, context: grpc.aio.ServicerContext, message: str) -> NoReturn:
+        if self.metrics is not None:
+            self.metrics.start("unary", self.service, method)
+            self.metrics.done("unary", self.service, method, grpc.StatusCode.FAILED_PRECONDITION)
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, message)
+        raise AssertionError("abort returned")
+
+
+# ---- Watch ----
+
+
+class _Watch:
+    __slots__ = ("id", "no_delete", "no_put", "task", "watcher")
+
+    def __init__(self, watch_id: int, watcher: Watcher, filters: Iterable[int]) -> None:
+        self.id = watch_id
+        self.watcher = watcher
+        kinds = set(filters)
+        self.no_put = rpc_pb2.WatchCreateRequest.NOPUT in kinds
+        self.no_delete = rpc_pb2.WatchCreateRequest.NODELETE in kinds
+        self.task: asyncio.Task[None] | None = None
+
+
+class _WatchSession:
+    """One Watch stream: its watches by id, and the single queue every response goes through."""
+
+    def __init__(self, store: Store, send_buffer: int) -> None:
+        self.store = store
+        self.out: asyncio.Queue[rpc_pb2.WatchResponse | None] = asyncio.Queue(maxsize=send_buffer)
+        self.watches: dict[int, _Watch] = {}
+        self._next_id = 0
+
+    def header(self) -> rpc_pb2.ResponseHeader:
+        return grpcconv.header_to_pb(self.store.header())
+
+    async def read(self, requests: AsyncIterator[rpc_pb2.WatchRequest]) -> None:
+        """Handle requests until the client half-closes; the stream stays open after that (as in
+        etcd) until the client goes away. A broken request stream ends the RPC."""
+        try:
+            async for req in requests:
+                which = req.WhichOneof("request_union")
+                if which == "create_request":
+                    await self.create(req.create_request)
+                elif which == "cancel_request":
+                    await self.cancel(req.cancel_request.watch_id)
+                elif which == "progress_request":
+                    await self.progress()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("store: watch stream request side failed: %s", exc)
+            await self.out.put(None)
+
+    async def create(self, creq: rpc_pb2.WatchCreateRequest) -> None:
+        key = creq.key or b"\0"
+        end = creq.range_end
+        watch_id = creq.watch_id
+        if watch_id > 0 and watch_id in self.watches:
+            await self._refuse("mvcc: duplicate watch ID provided on the WatchStream")
+            return
+        if end not in (b"", b"\0") and key >= end:
+            await self._refuse("mvcc: watcher range is empty")
+            return
+        if watch_id <= 0:
+            while self._next_id in self.watches:
+                self._next_id += 1
+            watch_id = self._next_id
+            self._next_id += 1
+        try:
+            watcher = self.store.watch(
+                key,
+                end,
+                start_revision=creq.start_revision,
+                prev_kv=creq.prev_kv,
+                progress_notify=creq.progress_notify,
+            )
+        except errors.StoreError as exc:
+            await self._refuse(exc.message)
+            return
+        w = _Watch(watch_id, watcher, creq.filters)
+        self.watches[watch_id] = w
+        # The created response goes out before any event of this watch: the pump starts after.
+        await self.out.put(rpc_pb2.WatchResponse(header=self.header(), watch_id=watch_id, created=True))
+        if self.watches.get(watch_id) is w:
+            w.task = asyncio.create_task(self._pump(w), name=f"etcd-watch-send-{watch_id}")
+
+    async def _refuse(self, reason: str) -> None:
+        await self.out.put(
+            rpc_pb2.WatchResponse(
+                header=self.header(), watch_id=-1, created=True, canceled=True, cancel_reason=reason
+            )
+        )
+
+    async def cancel(self, watch_id: int) -> None:
+        w = self.watches.pop(watch_id, None)
+        if w is None:
+            return
+        self._stop(w)
+        await self.out.put(rpc_pb2.WatchResponse(header=self.header(), watch_id=watch_id, canceled=True))
+
+    async def progress(self) -> None:
+        if not self.watches:
+            await self.out.put(rpc_pb2.WatchResponse(header=self.header(), watch_id=-1))
+            return
+        for w in self.watches.values():
+            w.watcher.request_progress()
+
+    async def _pump(self, w: _Watch) -> None:
+        """Move one watch's batches from the core to the stream, in order."""
+        try:
+            while True:
+                resp = await w.watcher.next()
+                if resp is None:
+                    return
+                msg = self._message(w, resp)
+                if msg is not None:
+                    await self.out.put(msg)
+        except errors.CompactedError as exc:
+            await self._ended(w, rpc_pb2.WatchResponse(compact_revision=exc.compact_revision))
+        except errors.StoreError as exc:
+            await self._ended(w, rpc_pb2.WatchResponse(cancel_reason=exc.message))
+
+    def _message(self, w: _Watch, resp: WatchResponse) -> rpc_pb2.WatchResponse | None:
+        events = resp.events
+        if events and (w.no_put or w.no_delete):
+            events = tuple(
+                ev
+                for ev in events
+                if not (w.no_put and ev.type is EventType.PUT)
+                and not (w.no_delete and ev.type is EventType.DELETE)
+            )
+            if not events:
+                return None
+        return rpc_pb2.WatchResponse(
+            header=grpcconv.header_to_pb(resp.header),
+            watch_id=w.id,
+            events=[grpcconv.event_to_pb(ev) for ev in events],
+        )
+
+    async def _ended(self, w: _Watch, msg: rpc_pb2.WatchResponse) -> None:
+        if self.watches.get(w.id) is w:
+            del self.watches[w.id]
+        msg.header.CopyFrom(self.header())
+        msg.watch_id = w.id
+        msg.canceled = True
+        await self.out.put(msg)
+
+    def _stop(self, w: _Watch) -> None:
+        w.watcher.cancel()
+        if w.task is not None and w.task is not asyncio.current_task():
+            w.task.cancel()
+
+    def close(self) -> None:
+        for w in self.watches.values():
+            self._stop(w)
+        self.watches.clear()
+
+    def end(self) -> None:
+        """Close every watch and end the stream now (server shutdown)."""
+        self.close()
+        while not self.out.empty():
+            self.out.get_nowait()
+        self.out.put_nowait(None)
+
+
+class WatchService(_Handler, rpc_pb2_grpc.WatchServicer):
+    service = "etcdserverpb.Watch"
+
+    def __init__(self, store: Store, metrics: GrpcMetrics | None, send_buffer: int) -> None:
+        super().__init__(store, metrics)
+        self.send_buffer = send_buffer
+        self.sessions: set[_WatchSession] = set()
+
+    async def Watch(
+        self, request_iterator: AsyncIterator[rpc_pb2.WatchRequest], context: grpc.aio.ServicerContext
+    ) -> None:
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.start("bidi_stream", self.service, "Watch")
+        code = grpc.StatusCode.OK
+        session = _WatchSession(self.store, self.send_buffer)
+        self.sessions.add(session)
+        reader = asyncio.create_task(session.read(request_iterator), name="etcd-watch-recv")
+        try:
+            while True:
+                msg = await session.out.get()
+                if msg is None:
+                    break
+                await context.write(msg)
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except Exception as exc:  # the client went away mid-write
+            log.debug("store: watch stream ended: %s", exc)
+            code = grpc.StatusCode.CANCELLED
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+            session.close()
+            self.sessions.discard(session)
+            if metrics is not None:
+                metrics.done("bidi_stream", self.service, "Watch", code)
+
+
+class EtcdGrpcServer:
+    """A gRPC server with the etcd v3 services over one ``Store``. The caller owns the store.
+
+    ::
+
+        server = EtcdGrpcServer(store, metrics=StoreMetrics(store).grpc)
+        port = await server.start("127.0.0.1", 2379)
+        ...
+        await server.stop()            # before closing the store
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        metrics: GrpcMetrics | None = None,
+        settings: GrpcServerSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or GrpcServerSettings()
+        s = self.settings
+        options = [
+            ("grpc.max_receive_message_length", store.settings.max_request_bytes + GRPC_OVERHEAD_BYTES),
+            ("grpc.max_send_message_length", -1),
+            ("grpc.keepalive_time_ms", int(s.keepalive_time * 1000)),
+            ("grpc.keepalive_timeout_ms", int(s.keepalive_timeout * 1000)),
+            ("grpc.http2.min_ping_interval_without_data_ms", int(s.keepalive_min_time * 1000)),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", int(s.keepalive_min_time * 1000)),
+            # Without this a second server could bind the same port and share its traffic.
+            ("grpc.so_reuseport", 0),
+        ]
+        self._server = grpc.aio.server(options=options)
+        self._watch = WatchService(store, metrics, s.watch_send_buffer)
+        rpc_pb2_grpc.add_KVServicer_to_server(KVService(store, metrics), self._server)
+        rpc_pb2_grpc.add_WatchServicer_to_server(self._watch, self._server)
+        rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(store, metrics), self._server)
+        rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(store, metrics), self._server)
+        rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(store, metrics), self._server)
+        rpc_pb2_grpc.add_AuthServicer_to_server(AuthService(store, metrics), self._server)
+        self._started = False
+
+    def add_port(self, host: str, port: int) -> int:
+        """Listen on host:port (port 0: any free port); returns the port. Raises OSError."""
+        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            bound = self._server.add_insecure_port(target)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {target}: {exc}") from exc
+        if not bound:
+            raise OSError(f"cannot listen on {target} (address in use or not available)")
+        return bound
+
+    async def start(self) -> None:
+        await self._server.start()
+        self._started = True
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Stop accepting RPCs, let unary RPCs finish for ``grace`` seconds, end every stream.
+
+        Watch streams end without a cancel response, which etcd clients would take as final:
+        clients see the stream close and resume elsewhere (or here, after a restart) from their
+        last revision + 1."""
+        if not self._started:
+            return
+        self._started = False
+        for session in list(self._watch.sessions):
+            session.end()
+        await self._server.stop(grace)
+
+
+async def serve(
+    store: Store,
+    url: str,
+    *,
+    metrics: GrpcMetrics | None = None,
+    settings: GrpcServerSettings | None = None,
+) -> EtcdGrpcServer:
+    """Serve ``store``'s etcd v3 API on ``url`` (``http://127.0.0.1:2379``) until ``await server.stop()``.
+
+    For a component that embeds the store (``pictl master``); raises ValueError for a bad URL and
+    OSError when the address cannot be bound.
+    """
+    if url.strip().startswith("https://"):
+        raise ValueError(f"{url!r}: TLS is not supported by the store yet; use http://")
+    host, port = parse_listen_url(url, default_port=2379)
+    server = EtcdGrpcServer(store, metrics=metrics, settings=settings)
+    server.add_port(host, port)
+    await server.start()
+    return server

@@ -1,0 +1,226 @@
+"""The store process: a ``Store`` served over etcd's v3 gRPC API, as ``./etcd`` runs in the course.
+
+``pictl store`` builds ``ServerSettings`` from its flags and calls ``run``. Start-up order: check
+the URLs and the data dir, bind every listener (so a port in use fails before anything is
+opened), open the store, start serving. Shutdown (SIGINT, SIGTERM) runs the other way: stop
+accepting RPCs and end watch streams, let in-flight requests finish, stop the metrics listener,
+close the store (every acknowledged write is already durable).
+
+Failures a user can fix (bad URL, port in use, unwritable data dir, a data dir another store
+holds) raise ``ServerError`` with one readable line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from master.store.grpcserver import EtcdGrpcServer, GrpcServerSettings
+from master.store.metrics import StoreMetrics
+from master.store.settings import StoreSettings
+from master.store.store import Store
+from master.util.metrics import parse_listen_url, serve_metrics
+
+__all__ = ["ServerError", "ServerSettings", "StoreServer", "parse_retention", "parse_urls", "run"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CLIENT_PORT = 2379
+DEFAULT_METRICS_PORT = 2381
+
+
+class ServerError(Exception):
+    """A start-up failure the user can fix; the message is one readable line."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    store: StoreSettings
+    client_urls: tuple[str, ...] = (f"http://127.0.0.1:{DEFAULT_CLIENT_PORT}",)
+    metrics_urls: tuple[str, ...] = ()
+    grpc: GrpcServerSettings = field(default_factory=GrpcServerSettings)
+    # Time in-flight requests get to finish at shutdown.
+    shutdown_grace: float = 2.0
+
+
+def parse_urls(text: str, *, default_port: int, what: str) -> tuple[tuple[str, int], ...]:
+    """``http://127.0.0.1:2379,http://10.0.0.1:2379`` -> ((host, port), ...). Raises ServerError."""
+    out: list[tuple[str, int]] = []
+    for url in (u.strip() for u in text.split(",")):
+        if not url:
+            continue
+        if url.startswith("https://"):
+            raise ServerError(f"{what} {url!r}: TLS is not supported by the store yet; use http://")
+        try:
+            host, port = parse_listen_url(url, default_port=default_port)
+        except ValueError as exc:
+            raise ServerError(f"{what}: {exc}") from None
+        if not 0 <= port <= 65535:
+            raise ServerError(f"{what}: port {port} out of range in {url!r}")
+        out.append((host, port))
+    if not out:
+        raise ServerError(f"{what}: no URL given")
+    return tuple(out)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
+_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_retention(text: str, mode: str) -> tuple[int, float]:
+    """etcd's ``--auto-compaction-retention`` for ``--auto-compaction-mode``, as
+    (retain_revisions, retain_seconds); (0, 0) turns automatic compaction off.
+
+    periodic: a duration ("10m", "1h30m") or a plain number of hours ("1" = 1 h, as etcd reads it).
+    revision: a number of revisions to keep ("1000").
+    """
+    value = text.strip()
+    if mode == "revision":
+        if not value.isdigit():
+            raise ServerError(
+                f"--auto-compaction-retention {text!r}: want a number of revisions in revision mode"
+            )
+        return int(value), 0.0
+    if mode != "periodic":
+        raise ServerError(f"--auto-compaction-mode {mode!r}: want periodic or revision")
+    try:
+        return 0, float(value) * 3600.0
+    except ValueError:
+        pass
+    pos, seconds = 0, 0.0
+    for m in _DURATION.finditer(value):
+        if m.start() != pos:
+            break
+        seconds += float(m.group(1)) * _UNIT[m.group(2)]
+        pos = m.end()
+    if pos != len(value) or not value:
+        raise ServerError(f"--auto-compaction-retention {text!r}: want a duration like 10m or 1h, or hours")
+    return 0, seconds
+
+
+def _check_data_dir(path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServerError(f"cannot create data dir {path}: {exc.strerror or exc}") from None
+    if not path.is_dir():
+        raise ServerError(f"data dir {path} is not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ServerError(f"data dir {path} is not writable")
+
+
+class StoreServer:
+    """The store process's parts: store, gRPC server, metrics listener. ``start``/``stop``."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.client_addresses = parse_urls(
+            ",".join(settings.client_urls), default_port=DEFAULT_CLIENT_PORT, what="--listen-client-urls"
+        )
+        self.metrics_addresses = (
+            parse_urls(
+                ",".join(settings.metrics_urls),
+                default_port=DEFAULT_METRICS_PORT,
+                what="--listen-metrics-urls",
+            )
+            if settings.metrics_urls
+            else ()
+        )
+        self.store = Store(settings.store)
+        self.metrics = StoreMetrics(self.store)
+        self.grpc = EtcdGrpcServer(self.store, metrics=self.metrics.grpc, settings=settings.grpc)
+        self.client_ports: list[int] = []
+        self.metrics_ports: list[int] = []
+        self._runners: list[web.AppRunner] = []
+        self._store_open = False
+
+    async def start(self) -> None:
+        _check_data_dir(self.settings.store.data_dir)
+        try:
+            for host, port in self.client_addresses:
+                self.client_ports.append(self.grpc.add_port(host, port))
+        except OSError as exc:
+            raise ServerError(f"--listen-client-urls: {exc}") from None
+        try:
+            for host, port in self.metrics_addresses:
+                runner = await serve_metrics(host, port, self.metrics.registry)
+                self._runners.append(runner)
+                self.metrics_ports.append(_bound_port(runner, port))
+        except OSError as exc:
+            await self._stop_metrics()
+            raise ServerError(
+                f"--listen-metrics-urls: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
+        try:
+            await self.store.open()
+        except Exception as exc:
+            await self._stop_metrics()
+            where = self.settings.store.data_dir or "memory"
+            raise ServerError(f"cannot open the store in {where}: {exc}") from None
+        self._store_open = True
+        await self.grpc.start()
+        stats = self.store.stats()
+        s = self.settings.store
+        log.info(
+            "store: opened %s backend in %s at revision %d (%d keys)",
+            s.backend,
+            s.data_dir or "memory",
+            stats.revision,
+            stats.keys_total,
+        )
+        for (host, _), port in zip(self.client_addresses, self.client_ports, strict=True):
+            log.info("store: serving etcd v3 on %s:%d", host, port)
+        for (host, _), port in zip(self.metrics_addresses, self.metrics_ports, strict=True):
+            log.info("store: metrics on http://%s:%d/metrics", host, port)
+
+    async def stop(self) -> None:
+        await self.grpc.stop(self.settings.shutdown_grace)
+        await self._stop_metrics()
+        if self._store_open:
+            self._store_open = False
+            await self.store.close()
+
+    async def _stop_metrics(self) -> None:
+        for runner in self._runners:
+            with contextlib.suppress(Exception):
+                await runner.cleanup()
+        self._runners.clear()
+
+
+def _bound_port(runner: web.AppRunner, asked: int) -> int:
+    for site in runner.sites:
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or ()
+        for sock in sockets:
+            return int(sock.getsockname()[1])
+    return asked
+
+
+async def run(settings: ServerSettings, *, ready: asyncio.Event | None = None) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly."""
+    server = StoreServer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await server.start()
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("store: shutting down")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await server.stop()
+    log.info("store: stopped")

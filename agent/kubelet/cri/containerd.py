@@ -59,6 +59,9 @@ class ContainerdSettings:
     pull_timeout: float = 600.0  # a Pi on Wi-Fi pulling a few hundred MB
     sandbox_timeout: float = 120.0  # run/stop/remove sandbox: CNI set-up and tear-down
     max_message_bytes: int = 16 * 1024 * 1024
+    # gRPC's default reconnect backoff grows to 120 s: after containerd restarts, the kubelet
+    # would stay blind that long. Retry the socket at least every few seconds instead.
+    reconnect_backoff_max: float = 5.0
 
 
 def _socket_target(endpoint: str) -> str:
@@ -126,10 +129,15 @@ class ContainerdRuntime:
 
     def _stubs(self) -> tuple[pb_grpc.RuntimeServiceStub, pb_grpc.ImageServiceStub]:
         if self._rt is None or self._im is None:
-            size = self._settings.max_message_bytes
+            s = self._settings
             self._channel = grpc.aio.insecure_channel(
                 self._target,
-                options=[("grpc.max_receive_message_length", size), ("grpc.max_send_message_length", size)],
+                options=[
+                    ("grpc.max_receive_message_length", s.max_message_bytes),
+                    ("grpc.max_send_message_length", s.max_message_bytes),
+                    ("grpc.initial_reconnect_backoff_ms", min(1000, int(s.reconnect_backoff_max * 1000))),
+                    ("grpc.max_reconnect_backoff_ms", int(s.reconnect_backoff_max * 1000)),
+                ],
             )
             self._rt = pb_grpc.RuntimeServiceStub(self._channel)
             self._im = pb_grpc.ImageServiceStub(self._channel)

@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from agent.kubelet.cri import ContainerConfig, ContainerState, Mount, Resources
+from agent.kubelet.cri import (
+    ContainerConfig,
+    ContainerState,
+    Mount,
+    Resources,
+    SandboxState,
+    UnavailableError,
+)
 from agent.kubelet.cri.containerd import ContainerdRuntime
 from agent.kubelet.cri.metrics import RuntimeMetrics
 from hw.testbed import Testbed
@@ -137,3 +144,27 @@ async def test_metrics_of_real_calls(pi1_address: str, harness: Harness) -> None
         assert get("kubelet_runtime_operations_duration_seconds_count", {"operation_type": op}) == 1
     assert get("kubelet_runtime_operations_errors_total", {"operation_type": "stop_container"}) == 1
     assert get("kubelet_runtime_operations_errors_total", {"operation_type": "version"}) is None
+
+
+async def test_containerd_restart_keeps_pods_and_the_client_reconnects(
+    harness: Harness, cri_testbed: Testbed
+) -> None:
+    rt = harness.runtime
+    sid, sc = await harness.run_sandbox()
+    cid = await harness.start(sid, sc, "app", ["sleep", "3600"])
+    await asyncio.to_thread(cri_testbed.fault, "pi-1", "kill-containerd")
+    try:
+        with pytest.raises(UnavailableError):
+            await rt.version()
+    finally:
+        await asyncio.to_thread(cri_testbed.fault, "pi-1", "start-containerd")
+
+    async def running() -> bool:
+        try:
+            return (await rt.container_status(cid)).state is ContainerState.RUNNING
+        except UnavailableError:
+            return False
+
+    # The same client, the same objects: shims kept the containers alive while containerd was down.
+    assert await eventually(running)
+    assert (await rt.sandbox_status(sid)).state is SandboxState.READY

@@ -44,6 +44,7 @@ _BINARY_SUFFIX = {e: s for s, e in _BINARY.items()}
 _NUMBER = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(.*)$")
 _EXPONENT = re.compile(r"^[eE]([+-]?\d+)$")
 _NANO = Fraction(1, 10**9)
+_MAX_DIGITS = 64
 
 
 class QuantityError(ValueError):
@@ -111,6 +112,8 @@ def _parse_str(text: str) -> Quantity:
     frac = frac or ""
     if not whole and not frac:
         raise QuantityError(_REGEX_MESSAGE)
+    if len(whole) + len(frac) > _MAX_DIGITS:
+        raise QuantityError("quantity has too many digits")
     digits = int((whole or "0") + frac)
     amount = Fraction(digits, 10 ** len(frac))
     if sign == "-":

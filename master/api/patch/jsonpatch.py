@@ -45,7 +45,7 @@ def _json_equal(a: Any, b: Any) -> bool:
 def _index(token: str, length: int, *, allow_end: bool) -> int | None:
     if token == "-" and allow_end:
         return length
-    if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
+    if not token.isdigit() or len(token) > 18 or (len(token) > 1 and token.startswith("0")):
         return None
     i = int(token)
     limit = length if allow_end else length - 1

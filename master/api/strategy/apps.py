@@ -40,7 +40,7 @@ def validate_int_or_percent(value: IntOrString | None, path: str) -> list[FieldE
         return []
     if isinstance(value, int):
         return validation.validate_nonnegative(value, path)
-    if not value.endswith("%") or not value[:-1].isdigit():
+    if not value.endswith("%") or not value[:-1].isdigit() or len(value) > 12:
         return [field.invalid(path, value, "a valid percent string must be a numeric string followed by an ending '%' "
                               "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")]
     if int(value[:-1]) > 100:

@@ -83,6 +83,8 @@ def test_json_patch_rfc6902(doc: Any, ops: list[Any], result: Any) -> None:
         pytest.param({"a": 1}, [{"op": "replace", "path": "/b", "value": 1}], 422, "doc is missing key",
                      id="replace-missing"),
         pytest.param({"a": [1]}, [{"op": "add", "path": "/a/5", "value": 1}], 422, "index out of range", id="index"),
+        pytest.param({"a": [1]}, [{"op": "add", "path": "/a/" + "9" * 5000, "value": 1}], 422, "index out of range",
+                     id="huge-index"),
         pytest.param({"a": 1}, [{"op": "frobnicate", "path": "/a"}], 400, "unknown operation", id="unknown-op"),
         pytest.param({"a": 1}, [{"op": "add", "path": "/a"}], 400, 'missing "value"', id="missing-value"),
         pytest.param({"a": 1}, [{"op": "add", "value": 1}], 400, 'missing "path"', id="missing-path"),

@@ -48,6 +48,8 @@ def test_parse_and_canonical_form(text: str, canonical: str, milli: int, value: 
         pytest.param("--1", id="double-sign"),
         pytest.param("1Gb", id="bad-suffix"),
         pytest.param("1ee3", id="bad-exponent"),
+        pytest.param("9" * 5000, id="too-many-digits"),
+        pytest.param("1e99999", id="exponent-too-large"),
     ],
 )
 def test_bad_quantities(text: str) -> None:

@@ -81,6 +81,8 @@ def test_explicit_values_are_kept() -> None:
                      "spec.strategy.rollingUpdate.maxSurge", id="percent-over-100"),
         pytest.param(DEPLOY, {"strategy": {"rollingUpdate": {"maxSurge": "lots"}}},
                      "spec.strategy.rollingUpdate.maxSurge", id="bad-percent"),
+        pytest.param(DEPLOY, {"strategy": {"rollingUpdate": {"maxSurge": "9" * 5000 + "%"}}},
+                     "spec.strategy.rollingUpdate.maxSurge", id="huge-percent"),
         pytest.param(DEPLOY, {"minReadySeconds": 700}, "spec.progressDeadlineSeconds", id="deadline-vs-min-ready"),
         pytest.param(DEPLOY, {"revisionHistoryLimit": -1}, "spec.revisionHistoryLimit", id="history"),
         pytest.param(RS, {"selector": {"matchExpressions": [{"key": "app", "operator": "In"}]}},

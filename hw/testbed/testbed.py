@@ -270,6 +270,7 @@ class Testbed:
         """
         if not 1 <= nodes <= MAX_NODES:
             raise TestbedError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
+        _require_tools(self.settings.containerd.binary)
         with self._locked(create=True):
             st = load_state(self.paths.state) if self.paths.state.exists() else None
             if st is not None and st.phase == "up":
@@ -464,6 +465,8 @@ class Testbed:
     def down(self, *, progress: Progress = _quiet) -> None:
         """Remove every trace of the testbed: processes, mounts, cgroups, namespaces, links,
         files, registry entry. Works on a half-built or damaged testbed; idempotent."""
+        if os.geteuid() != 0:
+            raise TestbedError("removing a testbed needs root: run it with sudo")
         index = self._registry.get(self.name)
         with contextlib.suppress(TestbedError):
             st = load_state(self.paths.state)
@@ -644,6 +647,15 @@ class Testbed:
             raise TestbedError(f"testbed {self.name!r} was made without agents")
         if component == "master" and not st.master:
             raise TestbedError(f"testbed {self.name!r} was made without a master")
+
+
+def _require_tools(containerd_binary: str) -> None:
+    if os.geteuid() != 0:
+        raise TestbedError("the testbed needs root (network namespaces, bridges, containerd): run it with sudo")
+    missing = [t for t in ("nsenter", containerd_binary, "containerd-shim-runc-v2", "runc", "ctr")
+               if shutil.which(t) is None]
+    if missing:
+        raise TestbedError(f"the testbed needs {', '.join(missing)} (bash scripts/bootstrap.sh installs them)")
 
 
 def _ordered(names: Any) -> list[str]:

@@ -44,7 +44,8 @@ _BINARY_SUFFIX = {e: s for s, e in _BINARY.items()}
 _NUMBER = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(.*)$")
 _EXPONENT = re.compile(r"^[eE]([+-]?\d+)$")
 _NANO = Fraction(1, 10**9)
-_MAX_DIGITS = 64
+_MAX_DIGITS = 256
+_TOO_LARGE = Fraction(10) ** 200
 
 
 class QuantityError(ValueError):
@@ -119,16 +120,20 @@ def _parse_str(text: str) -> Quantity:
     if sign == "-":
         amount = -amount
     if suffix in _BINARY:
-        return Quantity(amount * (1 << _BINARY[suffix]), BINARY_SI)
-    if suffix in _DECIMAL:
-        return Quantity(amount * Fraction(10) ** _DECIMAL[suffix], DECIMAL_SI)
-    em = _EXPONENT.match(suffix)
-    if em is not None:
+        q = Quantity(amount * (1 << _BINARY[suffix]), BINARY_SI)
+    elif suffix in _DECIMAL:
+        q = Quantity(amount * Fraction(10) ** _DECIMAL[suffix], DECIMAL_SI)
+    else:
+        em = _EXPONENT.match(suffix)
+        if em is None or len(em.group(1)) > 6:
+            raise QuantityError("unable to parse quantity's suffix")
         exp = int(em.group(1))
-        if abs(exp) > 1000:
-            raise QuantityError("quantity is too large" if exp > 0 else _REGEX_MESSAGE)
-        return Quantity(amount * Fraction(10) ** exp, DECIMAL_EXPONENT)
-    raise QuantityError("unable to parse quantity's suffix")
+        if exp > 300:
+            raise QuantityError("quantity is too large")
+        q = Quantity(amount * Fraction(10) ** max(exp, -300), DECIMAL_EXPONENT)
+    if abs(q.amount) >= _TOO_LARGE:
+        raise QuantityError("quantity is too large")
+    return q
 
 
 def _format(amount: Fraction, fmt: str) -> str:
@@ -147,7 +152,7 @@ def _format(amount: Fraction, fmt: str) -> str:
     negative = amount < 0
     nanos = math.ceil(abs(amount) / _NANO)
     exp = -9
-    while exp < 18 and nanos % 1000 == 0:
+    while (exp < 18 or fmt == DECIMAL_EXPONENT) and nanos % 1000 == 0:
         nanos //= 1000
         exp += 3
     mantissa = -nanos if negative else nanos

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 from master.api import field
 from master.api.field import FieldError
+from master.api.meta import DeleteOptions
 
 __all__ = [
     "NameValidator",
@@ -28,6 +29,7 @@ __all__ = [
     "is_qualified_name",
     "is_valid_label_value",
     "validate_annotations",
+    "validate_delete_options",
     "validate_labels",
     "validate_nonnegative",
     "validate_port",
@@ -311,4 +313,21 @@ def validate_annotations(annotations: Mapping[str, str], path: str) -> list[Fiel
         total += len(k) + len(v)
     if total > TOTAL_ANNOTATION_SIZE:
         errs.append(field.FieldError(field.ErrorType.TOO_LONG, path, f"must have at most {TOTAL_ANNOTATION_SIZE} bytes"))
+    return errs
+
+
+PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
+
+
+def validate_delete_options(opts: DeleteOptions) -> list[FieldError]:
+    """The body (or query) of a DELETE, as Kubernetes checks it."""
+    errs: list[FieldError] = []
+    if opts.orphan_dependents is not None and opts.propagation_policy is not None:
+        errs.append(field.invalid("propagationPolicy", opts.propagation_policy,
+                                  "orphanDependents and deletionPropagation cannot be both set"))
+    if opts.propagation_policy is not None and opts.propagation_policy not in PROPAGATION_POLICIES:
+        errs.append(field.not_supported("propagationPolicy", opts.propagation_policy, PROPAGATION_POLICIES))
+    for i, mode in enumerate(opts.dry_run):
+        if mode != "All":
+            errs.append(field.not_supported(field.index("dryRun", i), mode, ("All",)))
     return errs

@@ -68,3 +68,21 @@ def test_labels_and_annotations() -> None:
     assert [e.field for e in errs] == ["metadata.labels", "metadata.labels[ok]"]
     errs = validation.validate_annotations({"a": "x" * (256 * 1024)}, "metadata.annotations")
     assert [e.type.reason for e in errs] == ["FieldValueTooLong"]
+
+
+@pytest.mark.parametrize(
+    ("opts", "fields"),
+    [
+        pytest.param({}, [], id="empty"),
+        pytest.param({"propagationPolicy": "Foreground", "gracePeriodSeconds": 0}, [], id="ok"),
+        pytest.param({"propagationPolicy": "Sideways"}, ["propagationPolicy"], id="policy"),
+        pytest.param({"propagationPolicy": "Orphan", "orphanDependents": True}, ["propagationPolicy"], id="both"),
+        pytest.param({"dryRun": ["Some"]}, ["dryRun[0]"], id="dry-run"),
+    ],
+)
+def test_delete_options(opts: dict[str, object], fields: list[str]) -> None:
+    from master.api import codec
+    from master.api.meta import DeleteOptions
+
+    got = validation.validate_delete_options(codec.convert(opts, DeleteOptions))
+    assert [e.field for e in got] == fields

@@ -4,6 +4,6 @@ pytest_plugins: list[str] = [
     "tests.fixtures.netns",
     "tests.fixtures.testbed",
     "tests.fixtures.etcd",
-    "tests.fixtures.fake_apiserver",
+    "tests.fixtures.store_process",
     "tests.fixtures.apiserver",
 ]

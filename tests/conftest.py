@@ -5,5 +5,6 @@ pytest_plugins: list[str] = [
     "tests.fixtures.testbed",
     "tests.fixtures.etcd",
     "tests.fixtures.store_process",
+    "tests.fixtures.fake_apiserver",
     "tests.fixtures.apiserver",
 ]

@@ -209,7 +209,7 @@ class Registry:
         for g, v in self.group_versions():
             if g:
                 groups.setdefault(g, []).append(v)
-        return APIGroupList(groups=[self.api_group(g) for g in groups if self.api_group(g) is not None])  # type: ignore[misc]
+        return APIGroupList(groups=[g for g in map(self.api_group, groups) if g is not None])
 
     def api_group(self, group: str) -> APIGroup | None:
         """``GET /apis/<group>``."""

@@ -86,10 +86,6 @@ def _selector_immutable(new: LabelSelector, old: LabelSelector) -> list[FieldErr
     return [] if new == old else [field.invalid("spec.selector", new, "field is immutable")]
 
 
-def _template_labels_meta(template: PodTemplateSpec) -> None:
-    podspec.default_pod_template(template)
-
-
 class _WorkloadStrategy(Strategy[Any]):
     has_status: ClassVar[bool] = True
     tracks_generation: ClassVar[bool] = True
@@ -113,7 +109,7 @@ class DeploymentStrategy(_WorkloadStrategy):
             s.revision_history_limit = 10
         if s.progress_deadline_seconds is None:
             s.progress_deadline_seconds = 600
-        _template_labels_meta(s.template)
+        podspec.default_pod_template(s.template)
         return obj
 
     def validate(self, obj: Deployment) -> list[FieldError]:
@@ -170,7 +166,7 @@ class ReplicaSetStrategy(_WorkloadStrategy):
     def default(self, obj: ReplicaSet) -> ReplicaSet:
         if obj.spec.replicas is None:
             obj.spec.replicas = 1
-        _template_labels_meta(obj.spec.template)
+        podspec.default_pod_template(obj.spec.template)
         return obj
 
     def validate(self, obj: ReplicaSet) -> list[FieldError]:
@@ -220,7 +216,7 @@ class DaemonSetStrategy(_WorkloadStrategy):
             s.update_strategy.rolling_update = ru
         if s.revision_history_limit is None:
             s.revision_history_limit = 10
-        _template_labels_meta(s.template)
+        podspec.default_pod_template(s.template)
         return obj
 
     def validate(self, obj: DaemonSet) -> list[FieldError]:

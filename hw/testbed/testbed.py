@@ -183,6 +183,7 @@ class Testbed:
         return self.paths.admin_kubeconfig
 
     def status(self) -> list[NodeStatus]:
+        procs.reap_adopted()
         st = self.state
         plan = Plan(self.name, st.index)
         out = []
@@ -548,6 +549,7 @@ class Testbed:
             raise TestbedError(f"unknown fault {action!r} (one of: {', '.join(ACTIONS)})")
         fault, direction = entry
         self.node(node)
+        procs.reap_adopted()
         if direction == "inject":
             fault.inject(self, node)
         else:

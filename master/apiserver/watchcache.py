@@ -48,6 +48,7 @@ _encoder = msgspec.json.Encoder()
 
 FieldsFn = Callable[[dict[str, Any]], dict[str, str]]
 Predicate = Callable[["CachedObject"], bool]
+SNAPSHOTS_KEPT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,8 @@ class WatchCache:
         self.window_start = 0
         self.rv = 0
         self.watchers: set[Watcher] = set()
+        # Recent list snapshots for continue tokens: (rv, prefix, selectors) -> objects.
+        self.snapshots: collections.OrderedDict[tuple[Any, ...], list[CachedObject]] = collections.OrderedDict()
         self._ready = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -292,6 +295,16 @@ class WatchCache:
         items = [o for k, o in self.objects.items() if k.startswith(prefix) and predicate(o)]
         items.sort(key=lambda o: o.key)
         return items, self.rv
+
+    def remember(self, key: tuple[Any, ...], items: list[CachedObject]) -> None:
+        """Keep a list snapshot for its continue pages (references only: objects are immutable)."""
+        self.snapshots[key] = items
+        self.snapshots.move_to_end(key)
+        while len(self.snapshots) > SNAPSHOTS_KEPT:
+            self.snapshots.popitem(last=False)
+
+    def recall(self, key: tuple[Any, ...]) -> list[CachedObject] | None:
+        return self.snapshots.get(key)
 
     def get(self, key: bytes) -> CachedObject | None:
         return self.objects.get(key)

@@ -4,22 +4,28 @@ Where a read is served from::
 
     get   resourceVersion "" (default)     the store (a consistent read)
           resourceVersion "0"               the watch cache (any recent state)
-    list  resourceVersion "" (default)      the store; with limit, paged through continue tokens
+    list  resourceVersion "" (default)      the watch cache, once it has seen the store's current
+                                            revision (a consistent read, as Kubernetes 1.31 does);
+                                            the store if it cannot catch up in time. With limit, the
+                                            snapshot is kept briefly for the continue pages
           resourceVersion "0" or N          the watch cache (after it has seen N); limit is ignored
                                             as Kubernetes ignores it for cache reads
-          continue=TOKEN                    the store at the token's revision (410 once compacted)
+          continue=TOKEN                    the kept snapshot, else the store at the token's
+                                            revision (410 once compacted)
 """
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from master.apiserver import body, errors, selection, tables
-from master.apiserver.storage import decode_continue, encode_continue
+from master.apiserver.storage import decode_continue, encode_continue, store_call
 from master.apiserver.verbs.common import Call, int_param
+from master.apiserver.watchcache import CachedObject
 
 __all__ = ["get", "list_"]
 
@@ -70,6 +76,31 @@ def _list_envelope(call: Call, rv: int, continue_: str = "", remaining: int = 0)
     return {"kind": call.served.list_kind, "apiVersion": call.served.api_version, "metadata": meta}
 
 
+def _cache_page(call: Call, items: list[CachedObject], rv: int, limit: int, snapshot_key: tuple[Any, ...],
+                want_table: bool, *, remember: list[CachedObject] | None = None) -> web.Response:
+    """A list response from cached objects; with ``limit``, the first page and a continue token
+    (the whole snapshot is kept briefly so the next pages read the same state)."""
+    token, remaining = "", 0
+    if limit and len(items) > limit:
+        remaining = len(items) - limit
+        items = items[:limit]
+        token = encode_continue(rv, items[-1].key + b"\0")
+        if remember is not None:
+            call.cache.remember(snapshot_key, remember)
+    if want_table:
+        objs = [_decoder.decode(o.raw) for o in items]
+        return body.json_response(tables.table(call.served.plural, objs, include=_include(call),
+                                               resource_version=str(rv), continue_=token, remaining=remaining))
+    head = body.encode(_list_envelope(call, rv, token, remaining))
+    raw = head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
+    return body.json_response(None, raw=raw)
+
+
+async def _current_revision(call: Call) -> int:
+    resp = await store_call(call.storage.client.range(call.storage.prefix, count_only=True))
+    return resp.header.revision
+
+
 async def list_(call: Call) -> web.StreamResponse:
     q = call.request.query
     labels = selection.compile_label_selector(q.get("labelSelector", ""))
@@ -78,28 +109,35 @@ async def list_(call: Call) -> web.StreamResponse:
     limit = int_param(call.request, "limit", minimum=0) or 0
     token = q.get("continue", "")
     rv_param = q.get("resourceVersion", "")
-    want_table = tables.wants_table(q.get("Accept", "") or call.request.headers.get("Accept", ""))
+    if rv_param and not rv_param.isdigit():
+        raise errors.bad_request(f"invalid resourceVersion {rv_param!r}")
+    want_table = tables.wants_table(call.request.headers.get("Accept", ""))
+    cache = call.cache
+    prefix = call.storage.scope_prefix(call.namespace)
+    snapshot_key = (prefix, q.get("labelSelector", ""), q.get("fieldSelector", ""))
 
-    if not token and rv_param != "" and rv_param.isdigit():
-        # Served from the watch cache.
-        cache = call.cache
+    if not token and rv_param not in ("", "0"):
+        # Not older than N: the cache once it has seen N; limit is ignored, as Kubernetes does.
         if int(rv_param) > cache.rv and not await cache.wait_for(int(rv_param), 3.0):
             raise errors.ApiError(errors.status(504, "Timeout", f"Too large resource version: {rv_param}, "
                                                 f"current: {cache.rv}"))
-        items, rv = cache.snapshot(call.storage.scope_prefix(call.namespace), match)
-        if want_table:
-            objs = [_decoder.decode(o.raw) for o in items]
-            return body.json_response(tables.table(call.served.plural, objs, include=_include(call),
-                                                   resource_version=str(rv)))
-        head = body.encode(_list_envelope(call, rv))
-        raw = head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
-        return body.json_response(None, raw=raw)
-    if rv_param and not rv_param.isdigit():
-        raise errors.bad_request(f"invalid resourceVersion {rv_param!r}")
-
-    revision, start = (0, None)
-    if token:
+        items, rv = cache.snapshot(prefix, match)
+        return _cache_page(call, items, rv, 0, snapshot_key, want_table)
+    if not token and rv_param == "0":
+        items, rv = cache.snapshot(prefix, match)
+        return _cache_page(call, items, rv, 0, snapshot_key, want_table)
+    if not token:
+        # A consistent read: from the cache once it has caught up with the store's revision.
+        if await cache.wait_for(await _current_revision(call), 2.0):
+            items, rv = cache.snapshot(prefix, match)
+            return _cache_page(call, items, rv, limit, (rv, *snapshot_key), want_table, remember=items)
+        page = await call.storage.list(call.namespace, limit=limit, keep=_dict_keep(labels, fields, call))
+    else:
         revision, start = decode_continue(token)
+        kept = cache.recall((revision, *snapshot_key))
+        if kept is not None:
+            rest = kept[bisect.bisect_left([o.key for o in kept], start):]
+            return _cache_page(call, rest, revision, limit, (revision, *snapshot_key), want_table)
         try:
             page = await call.storage.list(call.namespace, revision=revision, start=start, limit=limit,
                                            keep=_dict_keep(labels, fields, call))
@@ -109,8 +147,6 @@ async def list_(call: Call) -> web.StreamResponse:
                     "The provided continue parameter is too old to display a consistent list result. You can "
                     "start a new list without the continue parameter.") from exc
             raise
-    else:
-        page = await call.storage.list(call.namespace, limit=limit, keep=_dict_keep(labels, fields, call))
     next_token = encode_continue(page.revision, page.next_key) if page.next_key else ""
     if want_table:
         return body.json_response(tables.table(call.served.plural, page.items, include=_include(call),

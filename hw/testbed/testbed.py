@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -128,7 +129,8 @@ class Testbed:
         self.settings = settings or TestbedSettings()
         self.paths = TestbedPaths(self.settings.root, name)
         self._registry = Registry(self.settings.root)
-        self._lock_fd: int | None = None
+        self._mutex = threading.RLock()
+        self._lock_depth = 0
         self._pictl = self.settings.pictl or control.pictl_command()
         if self.settings.adopt_orphans:
             procs.adopt_orphans()
@@ -216,33 +218,41 @@ class Testbed:
 
     @contextlib.contextmanager
     def _locked(self, *, create: bool = False, timeout: float | None = None) -> Iterator[None]:
-        if self._lock_fd is not None:  # re-entered from one of our own methods
-            yield
-            return
-        if create:
-            self.paths.dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(self.paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:
-            raise TestbedNotFound(f"no testbed named {self.name!r}") from None
-        deadline = time.monotonic() + (self.settings.lock_timeout if timeout is None else timeout)
-        while True:
+        """Hold the testbed's file lock (other processes) and this object's mutex (other threads).
+
+        Re-entrant within one thread, so public methods may call each other."""
+        with self._mutex:
+            if self._lock_depth:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
+            if create:
+                self.paths.dir.mkdir(parents=True, exist_ok=True)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    os.close(fd)
-                    raise TestbedBusy(
-                        f"testbed {self.name!r} is busy (another pictl testbed command holds {self.paths.lock})"
-                    ) from exc
-                time.sleep(0.05)
-        self._lock_fd = fd
-        try:
-            yield
-        finally:
-            self._lock_fd = None
-            os.close(fd)
+                fd = os.open(self.paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:
+                raise TestbedNotFound(f"no testbed named {self.name!r}") from None
+            deadline = time.monotonic() + (self.settings.lock_timeout if timeout is None else timeout)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                        os.close(fd)
+                        raise TestbedBusy(
+                            f"testbed {self.name!r} is busy (another pictl testbed command holds {self.paths.lock})"
+                        ) from exc
+                    time.sleep(0.05)
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+                os.close(fd)
 
     def _save(self, st: TestbedState) -> None:
         save_state(self.paths.state, st)
@@ -274,7 +284,8 @@ class Testbed:
         _require_tools(self.settings.containerd.binary)
         with self._locked(create=True):
             st = load_state(self.paths.state) if self.paths.state.exists() else None
-            if st is not None and st.phase == "up":
+            # After a reboot of this machine the state says "up" but the namespaces are gone.
+            if st is not None and st.phase == "up" and all(netns.exists(r.netns) for r in st.nodes.values()):
                 have = len([n for n in st.nodes if n != MASTER])
                 if have == nodes and st.master == master and st.agents == agents:
                     progress(f"testbed {self.name} is already up ({have} nodes)")
@@ -285,7 +296,7 @@ class Testbed:
                 )
             leftover = st.index if st is not None else self._registry.get(self.name)
             if leftover is not None:
-                progress(f"removing the half-built testbed {self.name}")
+                progress(f"removing the remains of testbed {self.name}")
                 self._teardown(leftover)
             try:
                 self._build(nodes, master=master, agents=agents, master_args=list(master_args),

@@ -14,7 +14,7 @@ import pytest
 
 from hw import images
 from hw.power import PowerState, make_driver
-from hw.testbed import Testbed, TestbedExists, cleanup, control
+from hw.testbed import Testbed, TestbedExists, cleanup, control, netns
 from tests.fixtures.power_contract import check_power_driver
 from tests.fixtures.testbed import CRI, http_get_in, require_testbed_tools, traces_of, unique_name
 
@@ -60,6 +60,16 @@ def test_up_twice_reuses_and_other_parameters_are_refused(testbed_factory: Facto
     assert again.state.nodes["pi-1"].procs["containerd"].pid == pid
     with pytest.raises(TestbedExists, match="already up with 1 nodes"):
         Testbed(tb.name).up(2, master=False, agents=False)
+
+
+def test_up_rebuilds_a_testbed_whose_namespaces_are_gone(testbed_factory: Factory) -> None:
+    tb = testbed_factory(1)
+    # What a reboot of this machine does: /var/run/netns is empty, every process is gone.
+    tb.fault("pi-1", "power-off")
+    netns.remove(tb.node("pi-1").netns)
+    rebuilt = Testbed(tb.name).up(1, master=False, agents=False)
+    [row] = rebuilt.status()
+    assert row.powered and row.lan_connected and row.components[0].ready
 
 
 def test_two_testbeds_coexist(testbed_factory: Factory) -> None:

@@ -277,7 +277,9 @@ class ApiClient:
         preconditions: meta.Preconditions | None = None,
         dry_run: bool = False,
     ) -> T | None:
-        """DELETE; the object while it is still terminating (finalizers, grace), None once gone."""
+        """DELETE. Returns what the server answers: the object (its last state; while it is
+        still terminating because of finalizers or a grace period, with
+        ``metadata.deletionTimestamp`` set), or None when the server answers with a Status."""
         res = self.resource(cls)
         opts = meta.DeleteOptions(
             grace_period_seconds=grace_period_seconds,

@@ -40,7 +40,8 @@ async def test_crud_roundtrip(api: ApiClient, fake_apiserver: FakeApiServer) -> 
     assert int(updated.metadata.resource_version) > int(created.metadata.resource_version)
     patched = await api.patch(core.ConfigMap, "a", {"data": {"b": "3"}})
     assert patched.data == {"a": "2", "b": "3"}
-    assert await api.delete(core.ConfigMap, "a") is not None or True
+    last = await api.delete(core.ConfigMap, "a")
+    assert last is not None and last.data == {"a": "2", "b": "3"}
     with pytest.raises(errors.NotFound) as info:
         await api.get(core.ConfigMap, "a")
     assert info.value.code == 404

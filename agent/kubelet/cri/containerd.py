@@ -10,7 +10,8 @@ for stop and exec the call's own timeout plus the short one. Each call is timed 
 ``CRIError`` (see ``errors``) with containerd's message, ``raise ... from`` the AioRpcError.
 
 Containerd 1.6 reports a few conditions as UNKNOWN with a message; they are recognised by text:
-"failed to reserve ... name" (a live sandbox or container has that name: AlreadyExistsError) and
+"server is not initialized yet" (the CRI plugin is still loading its state after a containerd
+start: UnavailableError, so callers retry), "failed to reserve ... name" (a live sandbox or container has that name: AlreadyExistsError) and
 "is in CONTAINER_<STATE> state" or "is not running" (start, exec or log reopen in the wrong state:
 FailedPreconditionError).
 """
@@ -85,8 +86,10 @@ def _error_from_rpc(
 ) -> errors.CRIError:
     code = exc.code()
     details = exc.details() or code.name
-    if code is grpc.StatusCode.UNAVAILABLE:
-        return errors.UnavailableError(f"container runtime at {endpoint} is unavailable: {details}")
+    if code is grpc.StatusCode.UNAVAILABLE or "server is not initialized yet" in details:
+        return errors.UnavailableError(
+            f"container runtime at {endpoint} is unavailable: {details}", code=code.name
+        )
     if operation == "pull_image":
         return errors.ImagePullError(image, details, code=code.name)
     if code is grpc.StatusCode.NOT_FOUND:

@@ -17,6 +17,7 @@ Fault hooks, for tests::
     rt.fail_next("pull_image", ImagePullError(...))   # the next call of that operation raises
     rt.unavailable = True                  # every call raises UnavailableError (containerd down)
     rt.network_ready = False               # status() reports NetworkReady false
+    rt.power_cycle()                       # the node rebooted: containers 255 "Unknown", sandboxes NOTREADY
     rt.add_remote_image("docker.io/library/nginx:1.25")   # pullable from now on
     rt.exec_handler = lambda cid, cmd: ExecResult(b"ok", b"", 0)   # answer exec probes
     rt.set_stats(cid, cpu_nano_cores=250_000_000, memory_working_set_bytes=32 << 20)
@@ -142,7 +143,7 @@ class FakeRuntime:
         self._sandboxes: dict[str, _Sandbox] = {}
         self._containers: dict[str, _Container] = {}
         self._ids = itertools.count(1)
-        self._ips = itertools.islice(ipaddress.ip_network(pod_cidr).hosts(), 1, None)  # .1 is the gateway
+        self._pod_cidr = ipaddress.ip_network(pod_cidr)
         self._faults: dict[str, list[errors.CRIError]] = {}
         self.calls: list[tuple[str, Any]] = []
         self.unavailable = False
@@ -173,6 +174,16 @@ class FakeRuntime:
         if c.state is not ContainerState.RUNNING:
             raise errors.FailedPreconditionError(f"container {container_id} is in {c.state.value} state")
         self._finish(c, exit_code, reason="OOMKilled" if oom else None, message=message)
+
+    def power_cycle(self) -> None:
+        """The node lost power and came back: what containerd reports afterwards. Running
+        containers are EXITED with 255 and reason "Unknown", created ones stay CREATED, and
+        every sandbox is NOTREADY without an IP. Objects stay until the kubelet removes them."""
+        for c in self._containers.values():
+            self._finish(c, 255, reason="Unknown")
+        for s in self._sandboxes.values():
+            s.state = SandboxState.NOTREADY
+            s.ip = ""
 
     def set_stats(self, container_id: str, **readings: int) -> None:
         """Readings for container_stats: cpu_nano_cores, cpu_core_nanoseconds, memory_working_set_bytes,
@@ -210,6 +221,16 @@ class FakeRuntime:
                 f'an error occurred when try to find sandbox "{sandbox_id}": not found'
             )
         return s
+
+    def _allocate_ip(self) -> str:
+        """host-local's way: the lowest free address after the gateway (.1)."""
+        used = {s.ip for s in self._sandboxes.values() if s.ip}
+        for host in itertools.islice(self._pod_cidr.hosts(), 1, None):
+            if str(host) not in used:
+                return str(host)
+        raise errors.CRIError(
+            f"failed to setup network for sandbox: no IP addresses available in range set: {self._pod_cidr}"
+        )
 
     def _find_image(self, ref: str) -> FakeImage | None:
         if is_image_id(ref):
@@ -259,7 +280,7 @@ class FakeRuntime:
                     code="UNKNOWN",
                 )
         sid = self._new_id()
-        ip = "" if config.host_network else str(next(self._ips))
+        ip = "" if config.host_network else self._allocate_ip()
         self._sandboxes[sid] = _Sandbox(sid, config, SandboxState.READY, self._now(), ip)
         return sid
 
@@ -272,6 +293,7 @@ class FakeRuntime:
             if c.sandbox_id == sandbox_id and c.state is ContainerState.RUNNING:
                 self._finish(c, _EXIT_KILLED)
         s.state = SandboxState.NOTREADY
+        s.ip = ""  # the CNI teardown releases it
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
         self._enter("remove_sandbox", sandbox_id)
@@ -294,7 +316,7 @@ class FakeRuntime:
             attempt=c.attempt,
             state=s.state,
             created_at=s.created_at,
-            ip=s.ip if s.state is SandboxState.READY else "",
+            ip=s.ip,
             host_network=c.host_network,
             labels=dict(c.labels),
             annotations=dict(c.annotations),

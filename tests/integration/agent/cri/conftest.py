@@ -7,14 +7,17 @@ Pod cgroups that a test asks for under ``cgroup_parent`` are removed by that tes
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from agent.kubelet.cri import UnavailableError
 from agent.kubelet.cri.containerd import ContainerdRuntime
 from agent.kubelet.cri.runtime import Runtime
 from hw import images
@@ -78,9 +81,24 @@ async def harness(pi1_address: str, cri_testbed: Testbed, tmp_path: Path) -> Asy
         extra.append(again)
         return again
 
+    async def power_cycle() -> None:
+        await asyncio.to_thread(cri_testbed.fault, "pi-1", "power-off")
+        await asyncio.to_thread(cri_testbed.fault, "pi-1", "power-on")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await rt.version()
+                return
+            except UnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
     if await rt.image_status(REMOVABLE) is None:  # the image removal test deleted it
         cri_testbed.import_images(_removable_archive())
-    h = Harness(runtime=rt, log_root=tmp_path, reconnect=reconnect, removable_image=REMOVABLE)
+    h = Harness(
+        runtime=rt, log_root=tmp_path, reconnect=reconnect, power_cycle=power_cycle, removable_image=REMOVABLE
+    )
     try:
         yield h
     finally:

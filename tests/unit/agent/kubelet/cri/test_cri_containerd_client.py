@@ -268,6 +268,14 @@ async def test_container_request(client: tuple[ContainerdRuntime, Servicer, Coll
             "Version", grpc.StatusCode.INVALID_ARGUMENT, "bad", "version", InvalidArgumentError, id="invalid"
         ),
         pytest.param("Version", grpc.StatusCode.INTERNAL, "boom", "version", CRIError, id="other"),
+        pytest.param(
+            "Version",
+            grpc.StatusCode.UNKNOWN,
+            "server is not initialized yet",
+            "version",
+            UnavailableError,
+            id="cri-starting",
+        ),
     ],
 )
 async def test_errors_are_mapped(

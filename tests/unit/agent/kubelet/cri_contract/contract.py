@@ -46,6 +46,8 @@ class Harness:
     log_root: Path
     # A second client on the same runtime state (a restarted agent); the same object for the fake.
     reconnect: Callable[[], Awaitable[Runtime]]
+    # Cut the node's power and restore it; returns when the runtime answers again.
+    power_cycle: Callable[[], Awaitable[None]]
     busybox: str = BUSYBOX
     unpullable: str = "127.0.0.1:1/picluster/nosuch:1"
     pullable: str | None = None
@@ -426,6 +428,22 @@ class RuntimeContract:
         assert (sandbox.id, sandbox.uid, sandbox.state) == (sid, sc.uid, SandboxState.READY)
         (container,) = await again.list_containers(labels={"pod-uid": sc.uid})
         assert (container.id, container.sandbox_id, container.state) == (cid, sid, ContainerState.RUNNING)
+
+    async def test_after_a_power_cycle(self, harness: Harness) -> None:
+        rt = harness.runtime
+        sid, sc = await harness.run_sandbox()
+        running = await harness.start(sid, sc, "app", ["sleep", "3600"])
+        created = await rt.create_container(sid, harness.container("new", ["true"]), sc)
+        await harness.power_cycle()
+        # Nothing runs, nothing is forgotten: the kubelet relists, then removes and recreates.
+        st = await rt.sandbox_status(sid)
+        assert (st.state, st.ip) == (SandboxState.NOTREADY, "")
+        r = await rt.container_status(running)
+        assert (r.state, r.exit_code, r.reason) == (ContainerState.EXITED, 255, "Unknown")
+        assert (await rt.container_status(created)).state is ContainerState.CREATED
+        await rt.remove_sandbox(sid)
+        sid2, _ = await harness.run_sandbox()
+        assert (await rt.sandbox_status(sid2)).state is SandboxState.READY
 
     # Exec
 

@@ -21,10 +21,14 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     async def reconnect() -> Runtime:
         return rt
 
+    async def power_cycle() -> None:
+        rt.power_cycle()
+
     h = Harness(
         runtime=rt,
         log_root=tmp_path,
         reconnect=reconnect,
+        power_cycle=power_cycle,
         pullable="nginx:1.25",
         removable_image="localhost/scratch:1",
     )

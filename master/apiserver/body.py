@@ -1,7 +1,8 @@
 """Request bodies in, response bodies out: content types, size limit, JSON and YAML.
 
 Accepted request bodies: ``application/json``, ``application/yaml`` (kubectl may send YAML),
-and for PATCH the four patch types. Anything else is 415; a body over the limit is 413;
+``application/vnd.kubernetes.protobuf`` for the kinds kubectl's typed clients send (see
+``protobuf``), and for PATCH the four patch types. Anything else is 415; a body over the limit is 413;
 a body that does not parse is 400 with the parser's message. Responses are always JSON: a
 client that asks for protobuf (kubectl does, with JSON as its fallback) gets JSON.
 """
@@ -14,7 +15,7 @@ import msgspec
 import yaml
 from aiohttp import web
 
-from master.apiserver import errors
+from master.apiserver import errors, protobuf
 
 __all__ = [
     "PATCH_TYPES",
@@ -28,6 +29,7 @@ _decoder = msgspec.json.Decoder()
 
 JSON = "application/json"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/json-patch+json": "json",
@@ -81,6 +83,8 @@ def parse_object(data: bytes, content_type: str) -> dict[str, Any]:
         obj = decode_json(data)
     elif content_type in YAML_TYPES:
         obj = decode_yaml(data)
+    elif content_type == PROTOBUF:
+        obj = protobuf.decode(data)
     else:
         raise errors.unsupported_media_type(content_type)
     if not isinstance(obj, dict):

@@ -121,3 +121,20 @@ def test_bad_namespace_and_missing_objects(master_process: MasterProcess) -> Non
     assert "No resources found" in result.stderr
     result = master_process.kubectl("delete", "ns", "kube-system", check=False)
     assert result.returncode != 0 and "Forbidden" in result.stderr
+
+
+def test_create_generators_send_protobuf(master_process: MasterProcess) -> None:
+    k = master_process.kubectl
+    k("create", "namespace", "gen")
+    k("-n", "gen", "create", "deployment", "d", "--image=busybox", "--replicas=3", "--port=80")
+    k("-n", "gen", "create", "configmap", "cm", "--from-literal=a=b")
+    k("-n", "gen", "create", "secret", "generic", "s", "--from-literal=a=b")
+    k("-n", "gen", "create", "serviceaccount", "sa")
+    k("-n", "gen", "create", "service", "nodeport", "np", "--tcp=80:8080", "--node-port=30999")
+    dep = json.loads(k("-n", "gen", "get", "deploy", "d", "-o", "json").stdout)
+    assert dep["spec"]["replicas"] == 3
+    assert dep["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert json.loads(k("-n", "gen", "get", "cm", "cm", "-o", "json").stdout)["data"] == {"a": "b"}
+    assert json.loads(k("-n", "gen", "get", "secret", "s", "-o", "json").stdout)["data"] == {"a": "Yg=="}
+    svc = json.loads(k("-n", "gen", "get", "svc", "np", "-o", "json").stdout)
+    assert svc["spec"]["ports"][0]["nodePort"] == 30999 and svc["spec"]["ports"][0]["targetPort"] == 8080

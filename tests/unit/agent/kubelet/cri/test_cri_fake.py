@@ -14,6 +14,7 @@ import pytest
 from agent.kubelet.cri import (
     ContainerConfig,
     ContainerState,
+    CRIError,
     DeadlineExceededError,
     ExecResult,
     ImagePullError,
@@ -221,3 +222,13 @@ async def test_sandbox_ips_come_from_the_pod_cidr(tmp_path: Path) -> None:
 async def test_unknown_container(rt: FakeRuntime) -> None:
     with pytest.raises(NotFoundError):
         rt.exit_container("nope", 1)
+
+
+async def test_pod_ips_are_released_on_stop(tmp_path: Path) -> None:
+    rt = FakeRuntime(pod_cidr="10.244.9.0/30")  # room for one pod: .1 is the gateway
+    first = await rt.run_sandbox(pod(tmp_path, "a"))
+    with pytest.raises(CRIError, match="no IP addresses available"):
+        await rt.run_sandbox(pod(tmp_path, "b"))
+    await rt.stop_sandbox(first)
+    second = await rt.run_sandbox(pod(tmp_path, "c"))
+    assert (await rt.sandbox_status(second)).ip == "10.244.9.2"

@@ -335,7 +335,9 @@ class ApiClient:
             timeoutSeconds=timeout_seconds,
             allowWatchBookmarks=allow_bookmarks,
         )
-        return Watch(self.transport, cls, _path(res, namespace), params)
+        # Without a word from the server for 30 s past its own deadline the connection is dead.
+        read_timeout = None if timeout_seconds is None else timeout_seconds + 30.0
+        return Watch(self.transport, cls, _path(res, namespace), params, read_timeout=read_timeout)
 
     # ---- subresources ------------------------------------------------------------------------
     async def bind(self, pod_name: str, node_name: str, *, namespace: str | None = None) -> None:
@@ -460,12 +462,19 @@ class Watch(Generic[T]):
     """An open watch: an async context manager and an async iterator of ``WatchEvent``."""
 
     def __init__(
-        self, tr: transport.Transport, cls: type[T], path: str, params: Sequence[tuple[str, str]]
+        self,
+        tr: transport.Transport,
+        cls: type[T],
+        path: str,
+        params: Sequence[tuple[str, str]],
+        *,
+        read_timeout: float | None = None,
     ) -> None:
         self._transport = tr
         self._cls = cls
         self._path = path
         self._params = params
+        self._read_timeout = read_timeout
         self._cm: Any = None
         self._lines: AsyncIterator[bytes] | None = None
         self.resource_version = ""
@@ -481,8 +490,11 @@ class Watch(Generic[T]):
 
     async def _open(self) -> None:
         if self._cm is None:
-            self._cm = self._transport.stream("GET", self._path, params=self._params)
-            resp: aiohttp.ClientResponse = await self._cm.__aenter__()
+            cm = self._transport.stream(
+                "GET", self._path, params=self._params, read_timeout=self._read_timeout
+            )
+            resp: aiohttp.ClientResponse = await cm.__aenter__()
+            self._cm = cm
             self._lines = transport.lines(resp)
 
     async def aclose(self) -> None:
@@ -501,6 +513,13 @@ class Watch(Generic[T]):
         except StopAsyncIteration:
             await self.aclose()
             raise
+        except TimeoutError as exc:  # before ClientConnectionError: aiohttp's timeouts are both
+            await self.aclose()
+            raise errors.Timeout(
+                f"watch {self._path}: no data from {self._transport.config.host_port} "
+                f"for {self._read_timeout:g}s",
+                server=self._transport.config.host_port,
+            ) from exc
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:
             await self.aclose()
             raise self._transport.connection_error(exc) from exc
@@ -534,8 +553,9 @@ class LogStream:
         self._resp: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> LogStream:
-        self._cm = self._transport.stream("GET", self._path, params=self._params)
-        self._resp = await self._cm.__aenter__()
+        cm = self._transport.stream("GET", self._path, params=self._params)
+        self._resp = await cm.__aenter__()
+        self._cm = cm
         return self
 
     async def __aexit__(

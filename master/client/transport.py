@@ -115,18 +115,18 @@ class Transport:
                     if resp.status < 400:
                         return data
                     err = self._api_error(resp.status, resp.headers, data)
+            except TimeoutError as exc:  # before ClientConnectionError: aiohttp's timeouts are both
+                raise errors.Timeout(
+                    f"the server {self.config.host_port} did not answer within "
+                    f"{request_timeout or self.config.timeout:g}s ({method} {path})",
+                    server=self.config.host_port,
+                ) from exc
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
                 if attempt < self.config.retries and self._retryable(method, exc):
                     await self.clock.sleep(0.1 * (2**attempt))
                     attempt += 1
                     continue
                 raise self.connection_error(exc) from exc
-            except TimeoutError as exc:
-                raise errors.Timeout(
-                    f"the server {self.config.host_port} did not answer within "
-                    f"{request_timeout or self.config.timeout:g}s ({method} {path})",
-                    server=self.config.host_port,
-                ) from exc
             if (
                 err.retry_after is not None
                 and retry_after_count < MAX_RETRY_AFTER
@@ -139,27 +139,39 @@ class Transport:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, method: str, path: str, *, params: Params = None
+        self, method: str, path: str, *, params: Params = None, read_timeout: float | None = None
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """An open streaming response (2xx); read it with ``lines()`` or ``resp.content``."""
+        """An open streaming response (2xx); read it with ``lines()`` or ``resp.content``.
+
+        ``read_timeout`` bounds the wait for each chunk, so a stream over a silently dead
+        connection (a partitioned node: no FIN, no RST) fails instead of hanging.
+        """
+        timeout = self._stream_timeout
+        if read_timeout is not None:
+            timeout = aiohttp.ClientTimeout(
+                total=None,
+                connect=self.config.connect_timeout,
+                sock_connect=self.config.connect_timeout,
+                sock_read=read_timeout,
+            )
         attempt = 0
         while True:
             try:
                 resp = await self._get_session().request(
-                    method, self._url(path), params=params, timeout=self._stream_timeout, **self._kwargs()
+                    method, self._url(path), params=params, timeout=timeout, **self._kwargs()
                 )
                 break
+            except TimeoutError as exc:
+                raise errors.Timeout(
+                    f"the server {self.config.host_port} did not answer within {self.config.connect_timeout:g}s",
+                    server=self.config.host_port,
+                ) from exc
             except (aiohttp.ClientConnectionError, OSError) as exc:
                 if attempt < self.config.retries and self._retryable(method, exc):
                     await self.clock.sleep(0.1 * (2**attempt))
                     attempt += 1
                     continue
                 raise self.connection_error(exc) from exc
-            except TimeoutError as exc:
-                raise errors.Timeout(
-                    f"the server {self.config.host_port} did not answer within {self.config.connect_timeout:g}s",
-                    server=self.config.host_port,
-                ) from exc
         try:
             if resp.status >= 400:
                 data = await resp.read()

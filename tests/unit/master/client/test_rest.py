@@ -10,7 +10,7 @@ import pytest
 from master.api import apps, core, meta
 from master.client import errors
 from master.client.config import ClientConfig
-from master.client.rest import ApiClient
+from master.client.rest import ApiClient, Watch
 from master.util import pki
 from tests.fixtures.fake_apiserver import FakeApiServer
 from tests.fixtures.ports import free_port
@@ -327,3 +327,21 @@ async def test_mutual_tls(tmp_path: Path) -> None:
                 await api.list(core.ConfigMap)
     finally:
         await server.stop()
+
+
+async def test_a_silent_watch_times_out(api: ApiClient, fake_apiserver: FakeApiServer) -> None:
+    """A stream that stays open without a byte (a dead peer) fails after the read timeout."""
+    stream = Watch(api.transport, core.ConfigMap, "/api/v1/configmaps", [("watch", "true")], read_timeout=0.2)
+    with pytest.raises(errors.Timeout, match=r"no data from 127\.0\.0\.1"):
+        async with stream:
+            await anext(stream)
+    assert isinstance(errors.Timeout("x"), errors.ConnectionError)
+
+
+async def test_a_slow_server_times_out(fake_apiserver: FakeApiServer) -> None:
+    fake_apiserver.delay = 2.0
+    async with ApiClient(ClientConfig(server=fake_apiserver.url, timeout=0.2)) as api:
+        with pytest.raises(
+            errors.Timeout, match=r"did not answer within 0\.2s \(GET /api/v1/namespaces/default/"
+        ):
+            await api.get(core.ConfigMap, "a")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import signal
@@ -101,15 +100,20 @@ async def _open_embedded_store(
     client = await LocalClient.open(StoreSettings(data_dir=data_dir, backend=backend))
     closers: list[Callable[[], Any]] = [client.close]
     step(f"store: embedded {backend} store open in {data_dir}")
+    from master.store import grpcserver
+
     try:
-        grpcserver: Any = importlib.import_module("master.store.grpcserver")
-    except ImportError:
-        step("store: etcd v3 gRPC service not available in this build; etcdctl cannot connect")
-        return client, closers
-    for url in listen_client_urls:
-        server = await grpcserver.serve(client.store, url)
-        closers.append(server.stop)
-        step(f"store: serving the etcd v3 API on {url}")
+        for url in listen_client_urls:
+            server = await grpcserver.serve(client.store, url)
+            closers.append(server.stop)
+            step(f"store: serving the etcd v3 API on {url}")
+    except BaseException:
+        for close in reversed(closers):
+            with contextlib.suppress(Exception):
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+        raise
     return client, closers
 
 

@@ -138,3 +138,17 @@ def test_create_generators_send_protobuf(master_process: MasterProcess) -> None:
     assert json.loads(k("-n", "gen", "get", "secret", "s", "-o", "json").stdout)["data"] == {"a": "Yg=="}
     svc = json.loads(k("-n", "gen", "get", "svc", "np", "-o", "json").stdout)
     assert svc["spec"]["ports"][0]["nodePort"] == 30999 and svc["spec"]["ports"][0]["targetPort"] == 8080
+
+
+def test_etcdctl_sees_registry_keys(master_process: MasterProcess) -> None:
+    import os
+
+    master_process.kubectl("create", "configmap", "etcdctl-visible", "--from-literal=a=b")
+    out = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{master_process.client_port}", "get", "/",
+                          "--prefix", "--keys-only"], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "ETCDCTL_API": "3"})
+    assert out.returncode == 0, out.stderr
+    keys = [line for line in out.stdout.splitlines() if line]
+    assert "/registry/configmaps/default/etcdctl-visible" in keys
+    assert "/registry/namespaces/kube-system" in keys
+    assert "/registry/services/default/kubernetes" in keys

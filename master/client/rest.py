@@ -35,7 +35,7 @@ from master.client import errors, transport
 from master.client.config import ClientConfig
 from master.util.clock import Clock
 
-__all__ = ["PATCH_CONTENT_TYPES", "ApiClient", "PatchType", "Watch", "WatchEvent"]
+__all__ = ["PATCH_CONTENT_TYPES", "ApiClient", "LogStream", "PatchType", "Watch", "WatchEvent", "resource_path"]
 
 T = TypeVar("T", bound=meta.Object)
 
@@ -51,7 +51,7 @@ _EVENT_DECODER = msgspec.json.Decoder(meta.WatchEvent)
 _STATUS_DECODER = msgspec.json.Decoder(meta.Status)
 
 
-def _path(res: registry.Resource, namespace: str | None, name: str = "", subresource: str = "") -> str:
+def resource_path(res: registry.Resource, namespace: str | None, name: str = "", subresource: str = "") -> str:
     """``/api/v1/namespaces/default/pods/web/status``; cluster-scoped resources drop the namespace."""
     base = f"/apis/{res.group}/{res.version}" if res.group else f"/api/{res.version}"
     if res.namespaced and namespace:
@@ -128,11 +128,19 @@ class ApiClient:
         params: transport.Params = None,
         body: bytes | None = None,
         content_type: str = "application/json",
+        accept: str = "",
         request_timeout: float | None = None,
     ) -> bytes:
-        """A raw request (``/api/v1/...``); the 2xx body or an ``errors`` exception."""
+        """A raw request (``resource_path(...)``, ``/version``); the 2xx body or an ``errors``
+        exception. ``accept`` overrides ``application/json`` (e.g. for kubectl's Table form)."""
         return await self.transport.request(
-            method, path, params=params, body=body, content_type=content_type, request_timeout=request_timeout
+            method,
+            path,
+            params=params,
+            body=body,
+            content_type=content_type,
+            accept=accept,
+            request_timeout=request_timeout,
         )
 
     async def _typed(self, cls: type[T], method: str, path: str, **kw: Any) -> T:
@@ -142,7 +150,7 @@ class ApiClient:
     # ---- verbs -------------------------------------------------------------------------------
     async def get(self, cls: type[T], name: str, *, namespace: str | None = None) -> T:
         res = self.resource(cls)
-        return await self._typed(cls, "GET", _path(res, self._ns(namespace), name))
+        return await self._typed(cls, "GET", resource_path(res, self._ns(namespace), name))
 
     async def list(
         self,
@@ -166,7 +174,7 @@ class ApiClient:
             resourceVersionMatch=resource_version_match,
             **{"continue": continue_},
         )
-        data = await self.transport.request("GET", _path(res, namespace), params=params)
+        data = await self.transport.request("GET", resource_path(res, namespace), params=params)
         try:
             return codec.decode_list(data, cls)
         except codec.DecodeError as exc:
@@ -217,7 +225,7 @@ class ApiClient:
         res = self.resource(cls)
         params = _params(dryRun="All" if dry_run else None, fieldManager=field_manager)
         return await self._typed(
-            cls, "POST", _path(res, self._ns(namespace, obj)), params=params, body=codec.encode(obj)
+            cls, "POST", resource_path(res, self._ns(namespace, obj)), params=params, body=codec.encode(obj)
         )
 
     async def update(self, obj: T, *, dry_run: bool = False, field_manager: str = "") -> T:
@@ -233,7 +241,7 @@ class ApiClient:
         res = self.resource(cls)
         if not obj.metadata.name:
             raise ValueError(f"cannot update a {cls.__name__} without metadata.name")
-        path = _path(res, self._ns(None, obj), obj.metadata.name, subresource)
+        path = resource_path(res, self._ns(None, obj), obj.metadata.name, subresource)
         params = _params(dryRun="All" if dry_run else None, fieldManager=field_manager)
         return await self._typed(cls, "PUT", path, params=params, body=codec.encode(obj))
 
@@ -260,7 +268,7 @@ class ApiClient:
         return await self._typed(
             cls,
             "PATCH",
-            _path(res, self._ns(namespace), name, subresource),
+            resource_path(res, self._ns(namespace), name, subresource),
             params=params,
             body=body,
             content_type=PATCH_CONTENT_TYPES[patch_type],
@@ -288,7 +296,7 @@ class ApiClient:
             dry_run=["All"] if dry_run else [],
         )
         data = await self.transport.request(
-            "DELETE", _path(res, self._ns(namespace), name), body=codec.encode(opts)
+            "DELETE", resource_path(res, self._ns(namespace), name), body=codec.encode(opts)
         )
         return _object_or_none(data, cls)
 
@@ -307,7 +315,7 @@ class ApiClient:
             grace_period_seconds=grace_period_seconds, propagation_policy=propagation_policy
         )
         params = _params(labelSelector=label_selector, fieldSelector=field_selector)
-        await self.transport.request("DELETE", _path(res, namespace), params=params, body=codec.encode(opts))
+        await self.transport.request("DELETE", resource_path(res, namespace), params=params, body=codec.encode(opts))
 
     def watch(
         self,
@@ -337,7 +345,7 @@ class ApiClient:
         )
         # Without a word from the server for 30 s past its own deadline the connection is dead.
         read_timeout = None if timeout_seconds is None else timeout_seconds + 30.0
-        return Watch(self.transport, cls, _path(res, namespace), params, read_timeout=read_timeout)
+        return Watch(self.transport, cls, resource_path(res, namespace), params, read_timeout=read_timeout)
 
     # ---- subresources ------------------------------------------------------------------------
     async def bind(self, pod_name: str, node_name: str, *, namespace: str | None = None) -> None:
@@ -348,7 +356,7 @@ class ApiClient:
             target=core.ObjectReference(kind="Node", name=node_name, api_version="v1"),
         )
         res = self.resource(core.Pod)
-        await self.transport.request("POST", _path(res, ns, pod_name, "binding"), body=codec.encode(binding))
+        await self.transport.request("POST", resource_path(res, ns, pod_name, "binding"), body=codec.encode(binding))
 
     async def evict(
         self, pod_name: str, *, namespace: str | None = None, grace_period_seconds: int | None = None
@@ -365,13 +373,13 @@ class ApiClient:
         )
         res = self.resource(core.Pod)
         await self.transport.request(
-            "POST", _path(res, ns, pod_name, "eviction"), body=codec.encode(eviction)
+            "POST", resource_path(res, ns, pod_name, "eviction"), body=codec.encode(eviction)
         )
 
     async def get_scale(self, cls: type[T], name: str, *, namespace: str | None = None) -> autoscaling.Scale:
         """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
         res = self.resource(cls)
-        data = await self.transport.request("GET", _path(res, self._ns(namespace), name, "scale"))
+        data = await self.transport.request("GET", resource_path(res, self._ns(namespace), name, "scale"))
         return _decode(data, autoscaling.Scale)
 
     async def scale(
@@ -390,7 +398,7 @@ class ApiClient:
             metadata=meta.ObjectMeta(name=name, namespace=ns, resource_version=resource_version),
             spec=autoscaling.ScaleSpec(replicas=replicas),
         )
-        data = await self.transport.request("PUT", _path(res, ns, name, "scale"), body=codec.encode(scale))
+        data = await self.transport.request("PUT", resource_path(res, ns, name, "scale"), body=codec.encode(scale))
         return _decode(data, autoscaling.Scale)
 
     async def read_log(
@@ -416,7 +424,7 @@ class ApiClient:
             limitBytes=limit_bytes,
         )
         return await self.transport.request(
-            "GET", _path(res, self._ns(namespace), pod_name, "log"), params=params
+            "GET", resource_path(res, self._ns(namespace), pod_name, "log"), params=params
         )
 
     def stream_log(
@@ -438,7 +446,7 @@ class ApiClient:
             sinceSeconds=since_seconds,
             timestamps=timestamps,
         )
-        return LogStream(self.transport, _path(res, self._ns(namespace), pod_name, "log"), params)
+        return LogStream(self.transport, resource_path(res, self._ns(namespace), pod_name, "log"), params)
 
 
 def _decode(data: bytes, cls: type[Any]) -> Any:

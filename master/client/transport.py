@@ -89,10 +89,15 @@ class Transport:
         params: Params = None,
         body: bytes | None = None,
         content_type: str = "application/json",
+        accept: str = "",
         request_timeout: float | None = None,
     ) -> bytes:
         """Send one request; the 2xx body, or an ``errors`` exception."""
-        headers = {"Content-Type": content_type} if body is not None else None
+        headers: dict[str, str] = {}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        if accept:
+            headers["Accept"] = accept
         client_timeout = (
             aiohttp.ClientTimeout(total=request_timeout, connect=self.config.connect_timeout)
             if request_timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from master.client import errors, kubeconfig
 from master.client.events import NORMAL, EventRecorder
 from master.client.informer import Informer, InformerSettings, SharedInformerFactory
 from master.client.leaderelection import LeaderElectionSettings, LeaderElector
-from master.client.rest import ApiClient
+from master.client.rest import ApiClient, resource_path
 from tests.fixtures.apiserver import Api, running_apiserver
 from tests.fixtures.waiting import eventually
 
@@ -65,6 +66,17 @@ async def test_crud_and_errors(client: ApiClient) -> None:
     with pytest.raises(errors.NotFound) as info:
         await client.get(core.ConfigMap, "a")
     assert info.value.display == 'Error from server (NotFound): configmaps "a" not found'
+
+
+async def test_raw_request_with_another_accept(client: ApiClient) -> None:
+    await client.create(pod("tabled"))
+    path = resource_path(client.resource(core.Pod), "default")
+    body = await client.request("GET", path, accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+    table = json.loads(body)
+    assert table["kind"] == "Table"
+    assert [c["name"] for c in table["columnDefinitions"]][:2] == ["Name", "Ready"]
+    version = json.loads(await client.request("GET", "/version"))
+    assert "gitVersion" in version
 
 
 async def test_invalid_has_causes(client: ApiClient) -> None:

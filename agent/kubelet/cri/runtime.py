@@ -13,8 +13,9 @@ Sandboxes (a pod's network namespace and its pause container)::
     await rt.stop_sandbox(sid)                -> every container in it is killed; state NOTREADY
     await rt.remove_sandbox(sid)              -> the sandbox and all its containers are gone
 
-- ``run_sandbox`` with the (name, uid, namespace, attempt) of a live sandbox raises
-  AlreadyExistsError: after an agent restart, relist and adopt instead of running again.
+- ``run_sandbox`` with the (name, uid, namespace, attempt) of a sandbox that is not removed yet
+  (stopped ones too) raises AlreadyExistsError: after an agent restart, relist and adopt
+  instead of running again; to replace a dead sandbox, run attempt + 1 (or remove it first).
 - ``stop_*`` and ``remove_*`` are idempotent: an unknown or already removed id is not an error.
 - ``*_status`` of an unknown id raises NotFoundError.
 
@@ -25,10 +26,14 @@ Containers: created -> running -> exited, never back::
     await rt.stop_container(cid, grace_period=30)  -> TERM, up to 30 s, KILL; EXITED (code, reason)
 
 - ``create_container`` needs the image present (else NotFoundError: pull first) and the sandbox
-  to exist (else NotFoundError); ``start_container`` of a container that is not CREATED raises
+  READY (else NotFoundError); ``start_container`` of a container that is not CREATED raises
   FailedPreconditionError.
 - An exited container's status has ``exit_code``, ``finished_at`` and ``reason`` in
-  {"Completed", "Error", "OOMKilled"}. Restarting means a new container with attempt + 1.
+  {"Completed", "Error", "OOMKilled", "Unknown"}. Restarting means a new container with
+  attempt + 1 (the name stays reserved until the old one is removed).
+- After the node loses power, everything is still listed: running containers are EXITED with
+  255 and reason "Unknown", sandboxes NOTREADY without an IP. A containerd restart alone keeps
+  running containers running (UnavailableError while it is down).
 - ``exec_sync`` runs a command in a RUNNING container; a non-zero exit is a value
   (``ExecResult.exit_code``); running past ``timeout_seconds`` raises DeadlineExceededError; a container
   that is not running raises FailedPreconditionError (or NotFoundError if unknown).

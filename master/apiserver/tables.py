@@ -120,14 +120,14 @@ def _pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int]:
             state = cs.get("state") or {}
             if (state.get("waiting") or {}).get("reason"):
                 reason = state["waiting"]["reason"]
-            elif state.get("terminated"):
+            elif state.get("terminated") is not None:
                 term = state["terminated"]
                 reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
                                                  else f"ExitCode:{term.get('exitCode')}")
-            elif state.get("running") and cs.get("ready"):
+            elif state.get("running") is not None and cs.get("ready"):
                 has_running = True
                 ready += 1
-            elif state.get("running"):
+            elif state.get("running") is not None:
                 has_running = True
         if reason == "Completed" and has_running:
             reason = "Running"

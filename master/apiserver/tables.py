@@ -90,6 +90,14 @@ def _none(value: Any) -> Any:
 # -- pods -------------------------------------------------------------------------------------
 
 
+def _terminated_reason(term: dict[str, Any]) -> str:
+    if term.get("reason"):
+        return str(term["reason"])
+    if term.get("signal"):
+        return f"Signal:{term['signal']}"
+    return f"ExitCode:{term.get('exitCode')}"
+
+
 def _pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int]:
     """(STATUS, ready, total, restarts), as kubectl's printer computes them."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
@@ -106,8 +114,7 @@ def _pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int]:
             continue
         initializing = True
         if term:
-            reason = "Init:" + (term.get("reason") or f"Signal:{term.get('signal')}" if term.get("signal") else
-                                term.get("reason") or f"ExitCode:{term.get('exitCode')}")
+            reason = "Init:" + _terminated_reason(term)
         elif (state.get("waiting") or {}).get("reason") not in (None, "", "PodInitializing"):
             reason = "Init:" + state["waiting"]["reason"]
         else:
@@ -121,9 +128,7 @@ def _pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int]:
             if (state.get("waiting") or {}).get("reason"):
                 reason = state["waiting"]["reason"]
             elif state.get("terminated") is not None:
-                term = state["terminated"]
-                reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
-                                                 else f"ExitCode:{term.get('exitCode')}")
+                reason = _terminated_reason(state["terminated"])
             elif state.get("running") is not None and cs.get("ready"):
                 has_running = True
                 ready += 1

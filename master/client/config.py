@@ -13,6 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from master.client import errors
+
 __all__ = ["ClientConfig"]
 
 
@@ -42,6 +44,17 @@ class ClientConfig:
     # many times with a short backoff before ``errors.ConnectionError`` is raised.
     retries: int = 3
 
+    def __post_init__(self) -> None:
+        try:
+            parts = urlsplit(self.server)
+            port = parts.port
+        except ValueError as exc:
+            raise errors.ConfigError(f'invalid server URL "{self.server}": {exc}') from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in parts.netloc:
+            raise errors.ConfigError(f'invalid server URL "{self.server}": want https://HOST[:PORT]')
+        if port == 0:
+            raise errors.ConfigError(f'invalid server URL "{self.server}": port 0')
+
     @property
     def host_port(self) -> str:
         """``10.77.0.10:6443``: the server's authority, as kubectl prints it in errors."""
@@ -61,9 +74,17 @@ class ClientConfig:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         elif self.ca_data is not None:
-            ctx.load_verify_locations(cadata=self.ca_data.decode("ascii", errors="replace"))
+            try:
+                ctx.load_verify_locations(cadata=self.ca_data.decode("ascii", errors="replace"))
+            except (ssl.SSLError, ValueError) as exc:
+                raise errors.ConfigError(
+                    f"the certificate authority is not a PEM certificate: {exc}"
+                ) from None
         if self.cert_data is not None and self.key_data is not None:
-            _load_cert_chain(ctx, self.cert_data, self.key_data)
+            try:
+                _load_cert_chain(ctx, self.cert_data, self.key_data)
+            except (ssl.SSLError, OSError) as exc:
+                raise errors.ConfigError(f"the client certificate or key is not usable PEM: {exc}") from None
         return ctx
 
 

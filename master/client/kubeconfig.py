@@ -195,16 +195,19 @@ class KubeConfig(msgspec.Struct, omit_defaults=True, kw_only=True):
         token = usr.token
         if token is None and usr.token_file:
             token = self._read(f"{where}: tokenFile", usr.token_file).decode("utf-8", "replace").strip()
-        return ClientConfig(
-            server=url.rstrip("/"),
-            ca_data=ca,
-            cert_data=cert,
-            key_data=key,
-            token=token or None,
-            insecure_skip_tls_verify=cl.insecure_skip_tls_verify,
-            tls_server_name=cl.tls_server_name,
-            namespace=namespace or ctx.namespace or "default",
-        )
+        try:
+            return ClientConfig(
+                server=url.rstrip("/"),
+                ca_data=ca,
+                cert_data=cert,
+                key_data=key,
+                token=token or None,
+                insecure_skip_tls_verify=cl.insecure_skip_tls_verify,
+                tls_server_name=cl.tls_server_name,
+                namespace=namespace or ctx.namespace or "default",
+            )
+        except errors.ConfigError as exc:
+            raise self._fail(f'cluster "{ctx.cluster}": {exc}') from None
 
     def _read(self, what: str, path: str) -> bytes:
         try:

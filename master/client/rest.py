@@ -35,7 +35,15 @@ from master.client import errors, transport
 from master.client.config import ClientConfig
 from master.util.clock import Clock
 
-__all__ = ["PATCH_CONTENT_TYPES", "ApiClient", "LogStream", "PatchType", "Watch", "WatchEvent", "resource_path"]
+__all__ = [
+    "PATCH_CONTENT_TYPES",
+    "ApiClient",
+    "LogStream",
+    "PatchType",
+    "Watch",
+    "WatchEvent",
+    "resource_path",
+]
 
 T = TypeVar("T", bound=meta.Object)
 
@@ -51,7 +59,15 @@ _EVENT_DECODER = msgspec.json.Decoder(meta.WatchEvent)
 _STATUS_DECODER = msgspec.json.Decoder(meta.Status)
 
 
-def resource_path(res: registry.Resource, namespace: str | None, name: str = "", subresource: str = "") -> str:
+def _named(name: str, cls: type[Any]) -> str:
+    if not name:
+        raise ValueError(f"a {cls.__name__} name is required")
+    return name
+
+
+def resource_path(
+    res: registry.Resource, namespace: str | None, name: str = "", subresource: str = ""
+) -> str:
     """``/api/v1/namespaces/default/pods/web/status``; cluster-scoped resources drop the namespace."""
     base = f"/apis/{res.group}/{res.version}" if res.group else f"/api/{res.version}"
     if res.namespaced and namespace:
@@ -150,7 +166,7 @@ class ApiClient:
     # ---- verbs -------------------------------------------------------------------------------
     async def get(self, cls: type[T], name: str, *, namespace: str | None = None) -> T:
         res = self.resource(cls)
-        return await self._typed(cls, "GET", resource_path(res, self._ns(namespace), name))
+        return await self._typed(cls, "GET", resource_path(res, self._ns(namespace), _named(name, cls)))
 
     async def list(
         self,
@@ -239,9 +255,7 @@ class ApiClient:
     async def _put(self, obj: T, subresource: str, *, dry_run: bool, field_manager: str) -> T:
         cls = type(obj)
         res = self.resource(cls)
-        if not obj.metadata.name:
-            raise ValueError(f"cannot update a {cls.__name__} without metadata.name")
-        path = resource_path(res, self._ns(None, obj), obj.metadata.name, subresource)
+        path = resource_path(res, self._ns(None, obj), _named(obj.metadata.name, cls), subresource)
         params = _params(dryRun="All" if dry_run else None, fieldManager=field_manager)
         return await self._typed(cls, "PUT", path, params=params, body=codec.encode(obj))
 
@@ -268,7 +282,7 @@ class ApiClient:
         return await self._typed(
             cls,
             "PATCH",
-            resource_path(res, self._ns(namespace), name, subresource),
+            resource_path(res, self._ns(namespace), _named(name, cls), subresource),
             params=params,
             body=body,
             content_type=PATCH_CONTENT_TYPES[patch_type],
@@ -296,7 +310,7 @@ class ApiClient:
             dry_run=["All"] if dry_run else [],
         )
         data = await self.transport.request(
-            "DELETE", resource_path(res, self._ns(namespace), name), body=codec.encode(opts)
+            "DELETE", resource_path(res, self._ns(namespace), _named(name, cls)), body=codec.encode(opts)
         )
         return _object_or_none(data, cls)
 
@@ -315,7 +329,9 @@ class ApiClient:
             grace_period_seconds=grace_period_seconds, propagation_policy=propagation_policy
         )
         params = _params(labelSelector=label_selector, fieldSelector=field_selector)
-        await self.transport.request("DELETE", resource_path(res, namespace), params=params, body=codec.encode(opts))
+        await self.transport.request(
+            "DELETE", resource_path(res, namespace), params=params, body=codec.encode(opts)
+        )
 
     def watch(
         self,
@@ -356,7 +372,9 @@ class ApiClient:
             target=core.ObjectReference(kind="Node", name=node_name, api_version="v1"),
         )
         res = self.resource(core.Pod)
-        await self.transport.request("POST", resource_path(res, ns, pod_name, "binding"), body=codec.encode(binding))
+        await self.transport.request(
+            "POST", resource_path(res, ns, pod_name, "binding"), body=codec.encode(binding)
+        )
 
     async def evict(
         self, pod_name: str, *, namespace: str | None = None, grace_period_seconds: int | None = None
@@ -398,7 +416,9 @@ class ApiClient:
             metadata=meta.ObjectMeta(name=name, namespace=ns, resource_version=resource_version),
             spec=autoscaling.ScaleSpec(replicas=replicas),
         )
-        data = await self.transport.request("PUT", resource_path(res, ns, name, "scale"), body=codec.encode(scale))
+        data = await self.transport.request(
+            "PUT", resource_path(res, ns, name, "scale"), body=codec.encode(scale)
+        )
         return _decode(data, autoscaling.Scale)
 
     async def read_log(

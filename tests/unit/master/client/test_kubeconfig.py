@@ -283,3 +283,14 @@ def test_plain_http_has_no_ssl_context() -> None:
     assert ClientConfig(server="http://127.0.0.1:8080").ssl_context() is None
     insecure = ClientConfig(server="https://x:1", insecure_skip_tls_verify=True).ssl_context()
     assert insecure is not None and insecure.verify_mode == ssl.CERT_NONE
+
+
+def test_bad_server_url_names_the_file(tmp_path: Path) -> None:
+    p = _write(
+        tmp_path / "config",
+        "clusters: [{name: c, cluster: {server: 'ftp://x'}}]\ncontexts: [{name: a, context: {cluster: c}}]\n",
+    )
+    with pytest.raises(
+        errors.ConfigError, match=r'kubeconfig .*config: cluster "c": invalid server URL "ftp://x"'
+    ):
+        kubeconfig.load(p).resolve("a")

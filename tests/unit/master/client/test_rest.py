@@ -1,6 +1,7 @@
 """ApiClient against the in-process fake apiserver (tests/fixtures/fake_apiserver.py, a test double)."""
 
 import asyncio
+import re
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -345,3 +346,34 @@ async def test_a_slow_server_times_out(fake_apiserver: FakeApiServer) -> None:
             errors.Timeout, match=r"did not answer within 0\.2s \(GET /api/v1/namespaces/default/"
         ):
             await api.get(core.ConfigMap, "a")
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        pytest.param("https://", "want https://HOST[:PORT]", id="no-host"),
+        pytest.param("ftp://x:1", "want https://HOST[:PORT]", id="scheme"),
+        pytest.param("https://[::1:6443", "Invalid IPv6 URL", id="bad-ipv6"),
+        pytest.param("http://127.0.0.1:99999", "out of range", id="port"),
+        pytest.param("https://exa mple:6443", "want https://HOST[:PORT]", id="space"),
+    ],
+)
+def test_bad_server_urls_are_config_errors(server: str, message: str) -> None:
+    with pytest.raises(errors.ConfigError, match=re.escape(message)):
+        ClientConfig(server=server)
+
+
+def test_bad_pem_is_a_config_error() -> None:
+    with pytest.raises(errors.ConfigError, match="certificate authority is not a PEM certificate"):
+        ClientConfig(server="https://h:1", ca_data=b"not pem").ssl_context()
+    with pytest.raises(errors.ConfigError, match="client certificate or key is not usable PEM"):
+        ClientConfig(server="https://h:1", cert_data=b"x", key_data=b"y").ssl_context()
+
+
+async def test_empty_names_are_refused(api: ApiClient) -> None:
+    with pytest.raises(ValueError, match="a ConfigMap name is required"):
+        await api.get(core.ConfigMap, "")
+    with pytest.raises(ValueError, match="a Pod name is required"):
+        await api.update(core.Pod())
+    with pytest.raises(ValueError, match="is not a resource the API serves"):
+        await api.get(meta.Status, "x")  # type: ignore[type-var]

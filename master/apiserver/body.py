@@ -19,6 +19,7 @@ from master.apiserver import errors, protobuf
 
 __all__ = [
     "PATCH_TYPES",
+    "clone",
     "json_response",
     "parse_object",
     "read_body",
@@ -94,6 +95,15 @@ def parse_object(data: bytes, content_type: str) -> dict[str, Any]:
 
 def encode(obj: Any) -> bytes:
     return _encoder.encode(obj)
+
+
+_mp_encoder = msgspec.msgpack.Encoder()
+_mp_decoder = msgspec.msgpack.Decoder()
+
+
+def clone(obj: Any) -> Any:
+    """A deep copy of JSON-shaped data (several times faster than ``copy.deepcopy``)."""
+    return _mp_decoder.decode(_mp_encoder.encode(obj))
 
 
 def json_response(obj: Any, status: int = 200, *, raw: bytes | None = None,

@@ -8,12 +8,11 @@ master's address or port changed.
 
 from __future__ import annotations
 
-import copy
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from master.apiserver import errors
+from master.apiserver import body, errors
 from master.apiserver.admission.namespace_lifecycle import IMMORTAL
 from master.apiserver.hooks import ensure_default_service_account
 from master.apiserver.verbs.common import now_rfc3339
@@ -55,7 +54,7 @@ async def _put(server: ApiServer, plural: str, obj: dict[str, Any]) -> None:
         return
 
     async def replace(current: dict[str, Any]) -> dict[str, Any] | None:
-        new = copy.deepcopy(current)
+        new = body.clone(current)
         for k, v in obj.items():
             if k not in ("metadata", "kind", "apiVersion"):
                 new[k] = v

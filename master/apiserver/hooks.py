@@ -23,6 +23,9 @@ __all__ = ["Hooks", "ensure_default_service_account", "hooks_for"]
 
 
 class Hooks:
+    # True when before_create fills in fields (a create retry must start from a copy).
+    changes_objects = False
+
     async def before_create(self, call: Call, obj: dict[str, Any]) -> Plan:
         return Plan()
 
@@ -57,6 +60,8 @@ def _wants_node_ports(spec: dict[str, Any]) -> bool:
 
 
 class ServiceHooks(Hooks):
+    changes_objects = True
+
     async def before_create(self, call: Call, obj: dict[str, Any]) -> Plan:
         alloc = call.server.allocators
         spec = obj.setdefault("spec", {})

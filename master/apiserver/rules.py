@@ -13,14 +13,13 @@ What the server guarantees whatever the strategy says:
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 from typing import Any
 
 from msgspec import inspect as mi
 
-from master.apiserver import errors
+from master.apiserver import body, errors
 from master.apiserver.registry import Served
 
 __all__ = ["Cause", "Rules", "rules_for"]
@@ -78,7 +77,7 @@ class Rules:
         _keep_server_meta(new, old)
         if self.has_status:
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = body.clone(old["status"])
             else:
                 new.pop("status", None)
         generation = int(old["metadata"].get("generation") or 1)
@@ -91,7 +90,7 @@ class Rules:
         return []
 
     def prepare_status_update(self, new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
-        out = {k: copy.deepcopy(v) for k, v in old.items() if k != "status"}
+        out = {k: body.clone(v) for k, v in old.items() if k != "status"}
         meta = out["metadata"]
         meta["resourceVersion"] = new["metadata"].get("resourceVersion", "")
         if "status" in new:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from aiohttp import web
@@ -46,7 +45,7 @@ async def binding(call: Call, pod_name: str) -> web.StreamResponse:
     pods = call.server.storages["pods"]
 
     async def bind(pod: dict[str, Any]) -> dict[str, Any]:
-        pod = copy.deepcopy(pod)
+        pod = body.clone(pod)
         spec = pod.setdefault("spec", {})
         if (pod.get("metadata") or {}).get("deletionTimestamp"):
             raise errors.conflict("pods", pod_name, why="pod is being deleted, cannot be assigned to a host")
@@ -139,7 +138,7 @@ async def scale_write(call: Call, *, patch_kind: str | None) -> web.StreamRespon
     rv = (scale.get("metadata") or {}).get("resourceVersion") or ""
     if rv and rv != current["metadata"]["resourceVersion"]:
         raise errors.conflict(call.served.plural, call.name, call.served.group)
-    new = copy.deepcopy(current)
+    new = body.clone(current)
     new.setdefault("spec", {})["replicas"] = replicas
     stored = await write_update(call, new, current, subresource="")
     return body.json_response(_scale_of(call, stored))
@@ -155,7 +154,7 @@ async def finalize(call: Call) -> web.StreamResponse:
     rv = (obj.get("metadata") or {}).get("resourceVersion") or ""
     if rv and rv != current["metadata"]["resourceVersion"]:
         raise errors.conflict("namespaces", call.name)
-    new = copy.deepcopy(current)
+    new = body.clone(current)
     new.setdefault("spec", {})["finalizers"] = finalizers
     if not finalizers:
         new["spec"].pop("finalizers")

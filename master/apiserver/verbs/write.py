@@ -14,7 +14,6 @@ named a resourceVersion.
 
 from __future__ import annotations
 
-import copy
 import secrets
 import uuid
 from typing import Any
@@ -99,8 +98,10 @@ async def create(call: Call) -> web.StreamResponse:
     if causes:
         raise _invalid(call, obj, causes)
     hooks = hooks_for(call.served)
+    # Hooks fill in what they allocate; a retry starts again from the object as it was asked for.
+    pristine = hooks.changes_objects
     for _ in range(ALLOCATION_RETRIES):
-        attempt = copy.deepcopy(obj)
+        attempt = body.clone(obj) if pristine else obj
         plan = await hooks.before_create(call, attempt)
         if call.dry_run:
             return respond_object(call, attempt, 201, _warning_headers(warnings))
@@ -215,7 +216,7 @@ async def patch(call: Call, *, subresource: str = "") -> web.StreamResponse:
     warnings: list[str] = []
     current = await call.storage.get(call.namespace, call.name)
     for attempt in range(PATCH_RETRIES):
-        patched = patching.apply(kind, copy.deepcopy(current), doc, call.served)
+        patched = patching.apply(kind, body.clone(current), doc, call.served)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patch does not produce an object")
         call.check_type_meta(patched)

@@ -125,3 +125,16 @@ async def test_pod_admission_defaults(apiserver: Api) -> None:
     assert spec["serviceAccountName"] == "default"
     keys = {t["key"]: t["tolerationSeconds"] for t in spec["tolerations"]}
     assert keys == {"node.kubernetes.io/not-ready": 300, "node.kubernetes.io/unreachable": 300}
+
+
+async def test_metrics(apiserver: Api) -> None:
+    await apiserver.post(PODS, json=pod("m"))
+    await apiserver.get(f"{PODS}/nope")
+    async with apiserver.watch(PODS):
+        code, text = await apiserver.get("/metrics")
+    assert code == 200
+    assert 'apiserver_request_total{code="201",resource="pods",verb="CREATE"} 1.0' in text
+    assert 'apiserver_request_total{code="404",resource="pods",verb="GET"} 1.0' in text
+    assert "apiserver_request_duration_seconds_bucket" in text
+    assert 'apiserver_registered_watchers{resource="pods"} 1.0' in text
+    assert 'apiserver_storage_objects{resource="namespaces"} 4.0' in text

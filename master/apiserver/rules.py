@@ -56,6 +56,11 @@ def _name_causes(served: Served, name: str) -> list[Cause]:
 class Rules:
     """The generic rules; a resource's ``master.api`` strategy refines them."""
 
+    # A PUT to a missing object creates it (Kubernetes: Endpoints, Events, Leases).
+    allow_create_on_update = False
+    # A PUT without metadata.resourceVersion overwrites whatever is stored.
+    allow_unconditional_update = True
+
     def __init__(self, served: Served) -> None:
         self.served = served
         self.has_status = "status" in served.subresources
@@ -126,6 +131,8 @@ class ApiRules(Rules):
         self.type = resource.type
         self.strategy = resource.strategy
         self.has_status = bool(getattr(self.strategy, "has_status", self.has_status))
+        self.allow_create_on_update = bool(getattr(self.strategy, "allow_create_on_update", False))
+        self.allow_unconditional_update = bool(getattr(self.strategy, "allow_unconditional_update", True))
 
     def _typed(self, obj: dict[str, Any]) -> Any:
         from master.api import codec

@@ -81,6 +81,11 @@ async def create(call: Call) -> web.StreamResponse:
     call.check_type_meta(obj)
     warnings: list[str] = []
     obj = _prune(call, obj, warnings)
+    return await _create_object(call, obj, warnings)
+
+
+async def _create_object(call: Call, obj: dict[str, Any], warnings: list[str]) -> web.StreamResponse:
+    """Create a decoded, pruned object: server metadata, strategy, admission, validation, store."""
     meta = call.metadata(obj)
     _check_namespace(call, meta)
     if not meta.get("name") and meta.get("generateName"):
@@ -196,7 +201,16 @@ async def update(call: Call, *, subresource: str = "") -> web.StreamResponse:
             f"the name of the object ({meta['name']}) does not match the name on the URL ({call.name})")
     meta["name"] = call.name
     _check_namespace(call, meta)
-    current = await call.storage.get(call.namespace, call.name)
+    rules = rules_for(call.served)
+    if not subresource and not rules.allow_unconditional_update and not meta.get("resourceVersion"):
+        raise _invalid(call, new, [("FieldValueInvalid", "metadata.resourceVersion",
+                                    "Invalid value: 0x0: must be specified for an update")])
+    try:
+        current = await call.storage.get(call.namespace, call.name)
+    except errors.ApiError as exc:
+        if exc.code != 404 or subresource or not rules.allow_create_on_update:
+            raise
+        return await _create_object(call, new, warnings)
     stored = await write_update(call, new, current, subresource=subresource, warnings=warnings)
     return respond_object(call, stored, 200, _warning_headers(warnings))
 

@@ -138,3 +138,13 @@ async def test_metrics(apiserver: Api) -> None:
     assert "apiserver_request_duration_seconds_bucket" in text
     assert 'apiserver_registered_watchers{resource="pods"} 1.0' in text
     assert 'apiserver_storage_objects{resource="namespaces"} 4.0' in text
+
+
+async def test_put_creates_leases_but_not_pods(apiserver: Api) -> None:
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "pi-1"},
+             "spec": {"holderIdentity": "pi-1", "leaseDurationSeconds": 40}}
+    code, created = await apiserver.put("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/pi-1",
+                                        json=lease)
+    assert code == 201 and created["spec"]["holderIdentity"] == "pi-1"
+    code, _ = await apiserver.put(f"{PODS}/ghost", json=pod("ghost"))
+    assert code == 404

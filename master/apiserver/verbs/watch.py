@@ -23,6 +23,8 @@ from master.apiserver.verbs.common import Call, bool_param, int_param
 __all__ = ["watch"]
 
 _decoder = msgspec.json.Decoder(dict)
+# How often a quiet watch checks that its client is still connected.
+_LIVENESS_CHECK = 5.0
 
 
 def _event(kind: str, raw: bytes) -> bytes:
@@ -76,10 +78,13 @@ async def watch(call: Call) -> web.StreamResponse:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            wait = min(remaining, settings.bookmark_interval) if bookmarks else remaining
+            wait = min(remaining, settings.bookmark_interval, _LIVENESS_CHECK)
             try:
                 item = await asyncio.wait_for(watcher.next(), wait)
             except TimeoutError:
+                transport = call.request.transport
+                if transport is None or transport.is_closing():
+                    break  # the client went away while the watch was quiet
                 if bookmarks and watcher.queue.empty() and time.monotonic() - last_bookmark >= settings.bookmark_interval:
                     await resp.write(_bookmark(call, max(cache.rv, watcher.last_rv)))
                     last_bookmark = time.monotonic()

@@ -103,3 +103,28 @@ async def test_many_watchers_share_one_store_watch(apiserver: Api) -> None:
         cache = apiserver.server.caches["pods"]
         assert len(cache.watchers) == 20
         assert readers
+
+
+async def test_disconnected_watchers_are_dropped(apiserver: Api) -> None:
+    import asyncio
+
+    import aiohttp
+
+    from tests.fixtures.apiserver import admin_ssl
+
+    cache = apiserver.server.caches["configmaps"]
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=admin_ssl(apiserver.data_dir)))
+    resp = await session.get(apiserver.base + CMS, params={"watch": "1"})
+    assert resp.status == 200
+    for _ in range(100):
+        if cache.watchers:
+            break
+        await asyncio.sleep(0.05)
+    assert len(cache.watchers) == 1
+    resp.close()
+    await session.close()
+    for _ in range(200):
+        if not cache.watchers:
+            break
+        await asyncio.sleep(0.05)
+    assert not cache.watchers

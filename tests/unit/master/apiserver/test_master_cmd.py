@@ -1,0 +1,28 @@
+"""``pictl master`` flag errors are one readable line, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from master.cli.main import main
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        pytest.param(["--service-cluster-ip-range", "bogus"], "invalid --service-cluster-ip-range", id="cidr"),
+        pytest.param(["--service-cluster-ip-range", "fd00::/64"], "only IPv4", id="ipv6"),
+        pytest.param(["--service-node-port-range", "40000-30000"], "invalid --service-node-port-range", id="ports"),
+        pytest.param(["--secure-port", "70000"], "invalid --secure-port", id="secure-port"),
+        pytest.param(["--store-backend", "paper"], "invalid --store-backend", id="backend"),
+        pytest.param(["--etcd-servers", "ftp://x"], "unsupported scheme", id="etcd-url"),
+        pytest.param(["--log-level", "loud"], "invalid --log-level", id="log-level"),
+    ],
+)
+def test_bad_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str) -> None:
+    code = main(["master", "--data-dir", str(tmp_path), *flags])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert message in err and "Traceback" not in err

@@ -8,6 +8,7 @@ Where a read is served from::
                                             revision (a consistent read, as Kubernetes 1.31 does);
                                             the store if it cannot catch up in time. With limit, the
                                             snapshot is kept briefly for the continue pages
+          resourceVersionMatch=Exact, N      the store at revision N (410 once compacted)
           resourceVersion "0" or N          the watch cache (after it has seen N); limit is ignored
                                             as Kubernetes ignores it for cache reads
           continue=TOKEN                    the kept snapshot, else the store at the token's
@@ -23,7 +24,7 @@ import msgspec
 from aiohttp import web
 
 from master.apiserver import body, errors, selection, tables
-from master.apiserver.storage import decode_continue, encode_continue, store_call
+from master.apiserver.storage import ListPage, decode_continue, encode_continue, store_call
 from master.apiserver.verbs.common import Call, int_param
 from master.apiserver.watchcache import CachedObject
 
@@ -116,6 +117,17 @@ async def list_(call: Call) -> web.StreamResponse:
     prefix = call.storage.scope_prefix(call.namespace)
     snapshot_key = (prefix, q.get("labelSelector", ""), q.get("fieldSelector", ""))
 
+    match_mode = q.get("resourceVersionMatch", "")
+    if match_mode not in ("", "NotOlderThan", "Exact"):
+        raise errors.bad_request(f'invalid resourceVersionMatch {match_mode!r}: want "NotOlderThan" or "Exact"')
+    if match_mode and not rv_param:
+        raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")
+    if match_mode == "Exact" and not token:
+        if rv_param == "0":
+            raise errors.bad_request('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
+        page = await call.storage.list(call.namespace, revision=int(rv_param), limit=limit,
+                                       keep=_dict_keep(labels, fields, call))
+        return _store_page(call, page, want_table)
     if not token and rv_param not in ("", "0"):
         # Not older than N: the cache once it has seen N; limit is ignored, as Kubernetes does.
         if int(rv_param) > cache.rv and not await cache.wait_for(int(rv_param), 3.0):
@@ -147,6 +159,10 @@ async def list_(call: Call) -> web.StreamResponse:
                     "The provided continue parameter is too old to display a consistent list result. You can "
                     "start a new list without the continue parameter.") from exc
             raise
+    return _store_page(call, page, want_table)
+
+
+def _store_page(call: Call, page: ListPage, want_table: bool) -> web.Response:
     next_token = encode_continue(page.revision, page.next_key) if page.next_key else ""
     if want_table:
         return body.json_response(tables.table(call.served.plural, page.items, include=_include(call),

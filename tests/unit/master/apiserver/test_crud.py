@@ -148,3 +148,14 @@ async def test_put_creates_leases_but_not_pods(apiserver: Api) -> None:
     assert code == 201 and created["spec"]["holderIdentity"] == "pi-1"
     code, _ = await apiserver.put(f"{PODS}/ghost", json=pod("ghost"))
     assert code == 404
+
+
+async def test_exact_resource_version_list(apiserver: Api) -> None:
+    _, first = await apiserver.post(PODS, json=pod("e1"))
+    await apiserver.post(PODS, json=pod("e2"))
+    rv = first["metadata"]["resourceVersion"]
+    code, lst = await apiserver.get(PODS, params={"resourceVersion": rv, "resourceVersionMatch": "Exact"})
+    assert code == 200 and [p["metadata"]["name"] for p in lst["items"]] == ["e1"]
+    assert lst["metadata"]["resourceVersion"] == rv
+    code, status = await apiserver.get(PODS, params={"resourceVersionMatch": "Exact"})
+    assert code == 400, status

@@ -104,9 +104,8 @@ class ApiServer:
         ctx = self.ssl_context()
         site = web.TCPSite(self._runner, self.settings.bind_address, self.settings.secure_port, ssl_context=ctx)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.secure_port
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else self.settings.secure_port
         self.ready = True
         return self.port
 

@@ -172,7 +172,12 @@ class WatchCache:
     async def _relist(self) -> None:
         prefix = self.storage.prefix
         resp = await store_call(self.storage.client.range(prefix, prefix_end(prefix)))
-        self.objects = {kv.key: self._cached(kv) for kv in resp.kvs}
+        objects: dict[bytes, CachedObject] = {}
+        for kv in resp.kvs:
+            obj = self._cached_or_none(kv)
+            if obj is not None:
+                objects[kv.key] = obj
+        self.objects = objects
         self.events.clear()
         self.rv = self.window_start = resp.header.revision
         for w in list(self.watchers):
@@ -248,16 +253,30 @@ class WatchCache:
         labels = meta.get("labels") or {}
         return CachedObject(kv.key, rv or kv.mod_revision, _encoder.encode(obj), labels, self.fields(obj))
 
+    def _cached_or_none(self, kv: KeyValue, *, rv: int = 0) -> CachedObject | None:
+        """The cached form of a stored value, or None (logged) for one that is not an object of
+        ours (written behind the apiserver's back, e.g. with etcdctl): it is left out of the cache."""
+        try:
+            return self._cached(kv, rv=rv)
+        except (errors.ApiError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("watch cache %s: ignoring undecodable value at %r: %s", self.storage.resource, kv.key, exc)
+            return None
+
     def _apply(self, etype: EventType, kv: KeyValue, prev_kv: KeyValue | None) -> None:
         prev = self.objects.get(kv.key)
         if etype == EventType.PUT:
-            obj = self._cached(kv)
+            cached = self._cached_or_none(kv)
+            if cached is None:
+                self.rv = max(self.rv, kv.mod_revision)
+                return
+            obj = cached
             self.objects[kv.key] = obj
             event = WatchEvent("MODIFIED" if prev is not None else "ADDED", kv.mod_revision, obj, prev)
         else:
             self.objects.pop(kv.key, None)
-            if prev_kv is not None:
-                last = self._cached(prev_kv, rv=kv.mod_revision)
+            from_prev = self._cached_or_none(prev_kv, rv=kv.mod_revision) if prev_kv is not None else None
+            if from_prev is not None:
+                last = from_prev
             elif prev is not None:
                 last = CachedObject(prev.key, kv.mod_revision, prev.raw, prev.labels, prev.fields)
             else:

@@ -128,3 +128,17 @@ async def test_disconnected_watchers_are_dropped(apiserver: Api) -> None:
             break
         await asyncio.sleep(0.05)
     assert not cache.watchers
+
+
+async def test_garbage_written_behind_our_back_is_ignored(apiserver: Api) -> None:
+    client = apiserver.server.client
+    async with apiserver.watch(CMS, {"resourceVersion": "1"}) as w:
+        await client.put(b"/registry/configmaps/default/garbage", b"\x00not json")
+        await apiserver.post(CMS, json=cm("fine"))
+        while True:
+            kind, obj = await w.next()  # type: ignore[misc]
+            if obj["metadata"]["name"] == "fine":
+                assert kind == "ADDED"
+                break
+    code, lst = await apiserver.get(CMS, params={"resourceVersion": "0"})
+    assert code == 200 and "garbage" not in [c["metadata"]["name"] for c in lst["items"]]

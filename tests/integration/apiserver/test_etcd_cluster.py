@@ -80,6 +80,16 @@ def test_master_survives_losing_one_member(tmp_path: Path, etcd_cluster: list[tu
         etcd_cluster[0][1].send_signal(signal.SIGKILL)
         etcd_cluster[0][1].wait(timeout=10)
 
+        # While the survivors elect a leader the apiserver may answer 503 ServiceUnavailable; it must
+        # recover on its own, without a restart.
+        deadline = time.monotonic() + 60
+        while True:
+            probe = m.kubectl("get", "cm", "before", check=False, timeout=30)
+            if probe.returncode == 0:
+                break
+            assert "ServiceUnavailable" in probe.stderr or "Timeout" in probe.stderr, probe.stderr
+            assert time.monotonic() < deadline, "the apiserver did not recover after losing one etcd member"
+            time.sleep(0.5)
         for i in range(5):
             cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"after-{i}"}, "data": {"i": str(i)}}
             m.kubectl("create", "-f", "-", input=json.dumps(cm), timeout=90)

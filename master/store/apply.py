@@ -93,7 +93,7 @@ class Applier:
         if op.limit > 0 and len(kvs) > op.limit:
             kvs = kvs[: op.limit]
             more = True
-        if op.keys_only and with_values:
+        if op.keys_only:
             kvs = [KeyValue(kv.key, kv.create_revision, kv.mod_revision, kv.version, b"", kv.lease) for kv in kvs]
         return RangeResponse(header, tuple(kvs), more, count)
 

@@ -25,6 +25,8 @@ __all__ = ["COMPONENTS", "MasterOptions", "register", "run_master"]
 
 log = logging.getLogger("pictl.master")
 
+SQLITE_CACHE_KIB = 2048
+
 
 class Component(Protocol):
     name: str
@@ -94,10 +96,13 @@ async def _open_embedded_store(
 ) -> tuple[Any, list[Callable[[], Any]]]:
     """The in-process store, its LocalClient, and its etcd v3 gRPC face on ``listen_client_urls``."""
     from master.store.local import LocalClient
-    from master.store.settings import StoreSettings
+    from master.store.settings import SqliteSettings, StoreSettings
 
     os.makedirs(data_dir, exist_ok=True)
-    client = await LocalClient.open(StoreSettings(data_dir=data_dir, backend=backend))
+    # A small SQLite page cache per connection keeps the master's RSS low on a Pi; the kernel's
+    # page cache holds the database file anyway.
+    settings = StoreSettings(data_dir=data_dir, backend=backend, sqlite=SqliteSettings(cache_kib=SQLITE_CACHE_KIB))
+    client = await LocalClient.open(settings)
     closers: list[Callable[[], Any]] = [client.close]
     step(f"store: embedded {backend} store open in {data_dir}")
     from master.store import grpcserver

@@ -84,7 +84,7 @@ class Applier:
         if op.limit > 0 and natural and not filtered:
             found = found[: op.limit + 1]
         with_values = not op.keys_only or op.sort_target == SortTarget.VALUE
-        kvs = [self.kv.row(rev, value=with_values).kv() for _, rev in found]
+        kvs = [row.kv() for row in self.kv.rows([rev for _, rev in found], value=with_values)]
         if filtered:
             kvs = [kv for kv in kvs if _passes(op, kv)]
         if not natural:
@@ -129,7 +129,7 @@ class Applier:
         kv = self.kv
         prev_kvs: tuple[KeyValue, ...] = ()
         if op.prev_kv:
-            prev_kvs = tuple(kv.row(rev).kv() for _, rev in kv.visible(op.key, op.range_end, w.main))
+            prev_kvs = tuple(row.kv() for row in kv.rows([rev for _, rev in kv.visible(op.key, op.range_end, w.main)]))
         deleted = w.delete(op.key, op.range_end)
         self.deletes += len(deleted)
         for key, _ in deleted:
@@ -186,8 +186,8 @@ class Applier:
             if c.target == CompareTarget.VALUE:
                 return False
             return _holds(c, KeyValue(c.key, 0, 0, 0))
-        with_values = c.target == CompareTarget.VALUE
-        return all(_holds(c, self.kv.row(rev, value=with_values).kv()) for _, rev in found)
+        rows = self.kv.rows([rev for _, rev in found], value=c.target == CompareTarget.VALUE)
+        return all(_holds(c, row.kv()) for row in rows)
 
 
 def _holds(c: Compare, kv: KeyValue) -> bool:

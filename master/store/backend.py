@@ -17,7 +17,7 @@ thread; they must not wait for the writer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -89,6 +89,10 @@ class Backend(Protocol):
 
     def get(self, rev: Revision, *, value: bool = True) -> Row | None:
         """The row at ``rev``; with ``value=False`` its value may be left empty."""
+        ...
+
+    def get_many(self, revs: Sequence[Revision], *, value: bool = True) -> dict[Revision, Row]:
+        """The rows at ``revs`` that exist (a range reads hundreds at once)."""
         ...
 
     def scan(self, start: int, end: int, *, max_rows: int, max_bytes: int) -> list[Row]:

@@ -117,6 +117,17 @@ class KV:
             raise StoreError(f"store: row {rev.main}.{rev.sub} is missing from the backend")
         return row
 
+    def rows(self, revs: Sequence[Revision], *, value: bool = True) -> list[Row]:
+        """The rows at ``revs``, in that order."""
+        found = self.backend.get_many([r for r in revs if r not in self._pending], value=value)
+        out: list[Row] = []
+        for rev in revs:
+            row = self._pending.get(rev) or found.get(rev)
+            if row is None:
+                raise StoreError(f"store: row {rev.main}.{rev.sub} is missing from the backend")
+            out.append(row)
+        return out
+
     def prev(self, key: bytes, rev: Revision) -> Revision | None:
         ki = self.index.get(key)
         return ki.prev(rev) if ki is not None else None

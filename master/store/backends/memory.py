@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from master.store.backend import Batch, Row, row_size
@@ -36,6 +36,10 @@ class MemoryBackend:
 
     def get(self, rev: Revision, *, value: bool = True) -> Row | None:
         return self._rows.get(rev)
+
+    def get_many(self, revs: Sequence[Revision], *, value: bool = True) -> dict[Revision, Row]:
+        rows = self._rows
+        return {rev: rows[rev] for rev in revs if rev in rows}
 
     def scan(self, start: int, end: int, *, max_rows: int, max_bytes: int) -> list[Row]:
         out: list[Row] = []

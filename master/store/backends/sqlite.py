@@ -30,7 +30,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from master.store.backend import Batch, Row, row_size
@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 _COLUMNS = "main, sub, key, create_revision, version, lease, value"
+_CHUNK = 400  # revisions per get_many query (2 x 400 parameters, below SQLite's old 999 limit)
 
 
 class _Item:
@@ -192,6 +193,28 @@ class SqliteBackend:
             return None
         main, sub, key, created, version, lease, val = rows[0]
         return Row(main, sub, bytes(key), created, version, lease, bytes(val))
+
+    def get_many(self, revs: Sequence[Revision], *, value: bool = True) -> dict[Revision, Row]:
+        # "(main, sub) IN (VALUES ...)" would scan the table; two INs use the primary key index
+        # and may return a few rows nobody asked for, which are dropped.
+        cols = _COLUMNS if value else "main, sub, key, create_revision, version, lease, x''"
+        wanted = set(revs)
+        out: dict[Revision, Row] = {}
+        db = self._db()
+        ordered = sorted(wanted)
+        for i in range(0, len(ordered), _CHUNK):
+            chunk = ordered[i : i + _CHUNK]
+            mains = sorted({r.main for r in chunk})
+            subs = sorted({r.sub for r in chunk})
+            sql = (
+                f"SELECT {cols} FROM kv WHERE main IN ({','.join('?' * len(mains))}) "
+                f"AND sub IN ({','.join('?' * len(subs))})"
+            )
+            for main, sub, key, created, version, lease, val in db.execute(sql, (*mains, *subs)).fetchall():
+                rev = Revision(main, sub)
+                if rev in wanted:
+                    out[rev] = Row(main, sub, bytes(key), created, version, lease, bytes(val))
+        return out
 
     def scan(self, start: int, end: int, *, max_rows: int, max_bytes: int) -> list[Row]:
         out: list[Row] = []

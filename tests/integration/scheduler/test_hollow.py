@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
 
 import pytest
 
 from hw.testbed.hollow import HOLLOW_LABEL, HollowCluster, HollowSettings
 from master.api import coordination, core, helpers, meta
-from master.client import errors, kubeconfig
+from master.client import errors
 from master.client.rest import ApiClient
-from tests.fixtures.apiserver import Api
 from tests.fixtures.waiting import eventually
+from tests.integration.scheduler.conftest import wait_for
 
 FAST = HollowSettings(heartbeat_period=0.2, lease_duration=2, status_period=0.5)
-
-
-@pytest.fixture
-async def client(apiserver: Api) -> AsyncIterator[ApiClient]:
-    config = kubeconfig.load_client_config(str(apiserver.data_dir / "admin.kubeconfig"))
-    async with ApiClient(config) as api:
-        yield api
 
 
 def pod(name: str, node: str = "") -> core.Pod:
@@ -48,10 +41,10 @@ async def test_register_heartbeat_run_and_delete(client: ApiClient) -> None:
             cur = await client.get(coordination.Lease, "hollow-0", namespace="kube-node-lease")
             return cur.spec.renew_time != first
 
-        await eventually_async(renewed)
+        await wait_for(renewed)
 
         await client.create(pod("p1", node="hollow-1"))
-        await eventually_async(lambda: running(client, "p1"))
+        await wait_for(lambda: running(client, "p1"))
         p1 = await client.get(core.Pod, "p1")
         assert p1.status.pod_ip and p1.status.host_ip == nodes[1].internal_ip
         assert helpers.is_pod_ready(p1) and p1.status.container_statuses[0].ready
@@ -59,7 +52,7 @@ async def test_register_heartbeat_run_and_delete(client: ApiClient) -> None:
 
         # Graceful deletion: the node confirms it with the final delete.
         await client.delete(core.Pod, "p1", grace_period_seconds=30)
-        await eventually_async(lambda: gone(client, "p1"))
+        await wait_for(lambda: gone(client, "p1"))
 
         # A stopped node neither renews its lease nor runs pods.
         nodes[2].stop()
@@ -70,7 +63,7 @@ async def test_register_heartbeat_run_and_delete(client: ApiClient) -> None:
         assert (await client.get(core.Pod, "p2")).status.phase == "Pending"
         assert nodes[2].renewals == before
         nodes[2].start()
-        await eventually_async(lambda: running(client, "p2"))
+        await wait_for(lambda: running(client, "p2"))
 
         await cluster.delete_nodes()
     with pytest.raises(errors.NotFound):
@@ -99,14 +92,6 @@ async def gone(client: ApiClient, name: str) -> bool:
 
 
 async def cluster_idle(cluster: HollowCluster) -> None:
-    import asyncio
-
+    """A negative check: give a stopped node time to (wrongly) act on its pods."""
     await asyncio.sleep(0.5)
 
-
-async def eventually_async(cond, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    import asyncio
-
-    async with asyncio.timeout(within):
-        while not await cond():
-            await asyncio.sleep(0.05)

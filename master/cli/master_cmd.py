@@ -26,6 +26,7 @@ __all__ = ["COMPONENTS", "MasterOptions", "register", "run_master"]
 log = logging.getLogger("pictl.master")
 
 SQLITE_CACHE_KIB = 2048
+TLS_READ_BUFFER = 32 * 1024
 
 
 class Component(Protocol):
@@ -174,6 +175,14 @@ def _validate(options: MasterOptions) -> None:
             parse_endpoint(url)
 
 
+def _small_tls_buffers() -> None:
+    """asyncio gives every TLS connection a 256 KiB read buffer; with an agent watch per node that
+    is most of a Pi master's memory. 32 KiB reads are as fast for API-sized messages."""
+    import asyncio.sslproto
+
+    asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER
+
+
 async def run_master(options: MasterOptions, *, stop: asyncio.Event | None = None) -> None:
     """Start every component, wait for ``stop`` (or SIGTERM/SIGINT), stop them in reverse."""
 
@@ -182,6 +191,7 @@ async def run_master(options: MasterOptions, *, stop: asyncio.Event | None = Non
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    _small_tls_buffers()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)

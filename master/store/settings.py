@@ -24,6 +24,8 @@ class SqliteSettings:
     # after a checkpoint; after each compaction the store also runs wal_checkpoint(TRUNCATE).
     wal_autocheckpoint_pages: int = 1000
     journal_size_limit: int = 64 * 1024 * 1024
+    # After a compaction, free pages beyond this share of the file go back to the file system.
+    vacuum_free_ratio: float = 0.25
     # Page cache per connection (two connections: the writer thread's and the readers').
     cache_kib: int = 8 * 1024
     busy_timeout_ms: int = 10_000

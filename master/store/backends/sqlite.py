@@ -10,10 +10,16 @@ connection on the event loop's thread; WAL lets them read while the writer write
 statement is stepped to the end (or its cursor closed) so that no read transaction stays open
 and blocks checkpoints.
 
-Space: deleted rows leave free pages, which later writes reuse; a batch with ``reclaim`` (the
-store sends one after each compaction) also runs ``incremental_vacuum`` to give free pages back
-and ``wal_checkpoint(TRUNCATE)`` to shrink the WAL to zero. ``journal_size_limit`` bounds the
-WAL between those.
+Space: deleted rows leave free pages, which later writes reuse, so steady churn does not grow
+the file. A batch with ``reclaim`` (the store sends one after each compaction) also gives free
+pages back to the file system with ``incremental_vacuum`` once they are more than
+``vacuum_free_ratio`` of the file (below that, moving pages around would only wear the SD card),
+and runs ``wal_checkpoint(TRUNCATE)`` to shrink the WAL to zero. ``journal_size_limit`` bounds
+the WAL between those.
+
+Threads, and why there are no locks: the event loop's thread owns the reader connection and
+everything else; the writer thread owns the writer connection (after ``open``). They share only
+the queue (thread-safe) and hand results back with ``call_soon_threadsafe``.
 
 Files in the data dir: ``store.db`` (+ ``-wal``, ``-shm``) and ``store.lock``, an flock that
 keeps a second process from opening the same data dir.
@@ -303,14 +309,21 @@ class SqliteBackend:
             error.__cause__ = exc
         if error is None and group[-1].batch.reclaim:
             try:
-                conn.execute("PRAGMA incremental_vacuum").fetchall()
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                self._reclaim(conn)
             except sqlite3.Error as exc:  # the data is safe; only the space stays in use
                 log.warning("store: reclaiming sqlite space failed: %s", exc)
         loop = self._loop
         assert loop is not None
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
             loop.call_soon_threadsafe(self._resolve, group, error, fsync)
+
+    def _reclaim(self, conn: sqlite3.Connection) -> None:
+        pages = conn.execute("PRAGMA page_count").fetchall()[0][0]
+        free = conn.execute("PRAGMA freelist_count").fetchall()[0][0]
+        if free > self._settings.vacuum_free_ratio * pages:
+            # executescript steps the pragma to the end; execute() would free a single page.
+            conn.executescript("PRAGMA incremental_vacuum;")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _resolve(self, group: list[_Item], error: BaseException | None, fsync: float) -> None:
         if error is None:

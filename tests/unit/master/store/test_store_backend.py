@@ -46,6 +46,18 @@ async def test_rows_round_trip(backend: Backend) -> None:
     ]
 
 
+async def test_get_many(backend: Backend) -> None:
+    rows = [put(2, 0, b"a"), put(3, 0, b"b"), put(3, 1, b"c"), put(4, 5, b"d")]
+    await backend.submit(Batch(rows=rows))
+    want = [Revision(3, 1), Revision(2, 0), Revision(4, 5), Revision(4, 0), Revision(9, 9)]
+    got = backend.get_many(want)
+    assert got == {Revision(3, 1): rows[2], Revision(2, 0): rows[0], Revision(4, 5): rows[3]}
+    many = [put(i, 0, b"k%d" % i) for i in range(10, 1010)]
+    await backend.submit(Batch(rows=many))
+    assert list(backend.get_many([r.rev for r in many]).values()) == many
+    assert backend.get_many([]) == {}
+
+
 async def test_scan_returns_whole_revisions(backend: Backend) -> None:
     rows = [put(2, 0, b"a"), put(3, 0, b"b"), put(3, 1, b"c"), put(3, 2, b"d"), put(4, 0, b"e"), put(5, 0, b"f")]
     await backend.submit(Batch(rows=rows))

@@ -142,3 +142,17 @@ async def test_disk_stays_bounded_under_churn(tmp_path: Path) -> None:
     # 4800 puts of 1 KiB went in; the files hold about the retained history, not all of it.
     assert max(sizes[2:]) <= 2 * sizes[1]
     assert sizes[-1] < 2 * 1024 * 1024
+
+
+async def test_compaction_gives_space_back(tmp_path: Path) -> None:
+    async with Store(settings(tmp_path)) as store:
+        value = os.urandom(2048)
+        for _ in range(4):
+            await asyncio.gather(*[store.put(OpPut(b"k%d" % i, value)) for i in range(500)])
+        full = store.stats().db_size_bytes
+        await store.compact(store.kv.committed, physical=True)
+        stats = store.stats()
+        # Three of four revisions of every key are gone, and so is their space (WAL included).
+        assert stats.db_size_bytes < 0.5 * full
+        assert stats.db_size_bytes - stats.db_size_in_use_bytes < 0.3 * stats.db_size_bytes
+        assert (tmp_path / "store.db-wal").stat().st_size == 0

@@ -1,8 +1,11 @@
 """``pictl master``: the control plane in one process.
 
 Components start in order and stop in reverse; each is an object with ``name``, ``start()`` and
-``stop()``. Today: the embedded store (unless ``--etcd-servers`` names an external etcd) and the
-apiserver; later issues append the controller-manager and the scheduler to ``COMPONENTS``.
+``stop()``. ``COMPONENTS`` lists them with the ``--components`` name that enables each: the
+embedded store (unless ``--etcd-servers`` names an external etcd) and the apiserver
+("apiserver"), the controller-manager, the scheduler. Components that are clients of the
+apiserver use its admin kubeconfig when it runs in this process, else ``--kubeconfig``; their
+metrics go to the apiserver's /metrics, else to a ``--metrics-bind-address`` listener.
 Every start-up step logs one line; SIGTERM and Ctrl-C shut down cleanly.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -27,6 +31,7 @@ log = logging.getLogger("pictl.master")
 
 SQLITE_CACHE_KIB = 2048
 TLS_READ_BUFFER = 32 * 1024
+GC_THRESHOLDS = (7000, 20, 100)
 
 
 class Component(Protocol):
@@ -48,15 +53,53 @@ class MasterOptions:
     service_cluster_ip_range: str
     service_node_port_range: str
     store_backend: str = "sqlite"
+    # Which of KNOWN_COMPONENTS run in this process.
+    components: tuple[str, ...] = ("apiserver", "controller-manager", "scheduler")
+    # For components running without the apiserver: how to reach it (empty: $KUBECONFIG, ~/.kube/config).
+    kubeconfig: str = ""
+    # Leader election of the controller-manager and the scheduler (kube's --leader-elect-* flags).
+    leader_elect: bool = True
+    leader_elect_lease_duration: float = 15.0
+    leader_elect_renew_deadline: float = 10.0
+    leader_elect_retry_period: float = 2.0
+    # Without the apiserver in process: where to serve /metrics ("" the default, "off" none).
+    metrics_bind_address: str = ""
+    scheduler_config: Path | None = None
+
+
+KNOWN_COMPONENTS = ("apiserver", "controller-manager", "scheduler")
+DEFAULT_METRICS_ADDRESS = "127.0.0.1:10259"
 
 
 class _Context:
-    """What components share: the store client made by the store component."""
+    """What components share: the store client made by the store component, and for the
+    apiserver's clients the kubeconfig to use and the metrics registry to fill."""
 
     def __init__(self, options: MasterOptions, step: Callable[[str], None]) -> None:
         self.options = options
         self.step = step
         self.client: Any = None
+        # Set by the apiserver component when it runs in this process.
+        self.kubeconfig: Path | None = None
+        self.metrics_registry: Any = None
+
+    def client_config(self) -> Any:
+        """The ``ClientConfig`` of the in-process apiserver's admin, else of ``--kubeconfig``."""
+        from master.client import kubeconfig
+
+        if self.kubeconfig is not None:
+            return kubeconfig.load_client_config(str(self.kubeconfig))
+        return kubeconfig.load_client_config(self.options.kubeconfig or None)
+
+    def leader_election(self) -> Any:
+        from master.client.leaderelection import LeaderElectionSettings
+
+        o = self.options
+        return LeaderElectionSettings(
+            lease_duration=o.leader_elect_lease_duration,
+            renew_deadline=o.leader_elect_renew_deadline,
+            retry_period=o.leader_elect_retry_period,
+        )
 
 
 class StoreComponent:
@@ -143,16 +186,81 @@ class ApiServerComponentAdapter:
         )
         self.inner = ApiServerComponent(settings, self.ctx.client, self.ctx.step)
         await self.inner.start()
+        self.ctx.kubeconfig = self.inner.pki.kubeconfig
+        self.ctx.metrics_registry = self.inner.server.metrics.registry
 
     async def stop(self) -> None:
         if self.inner is not None:
             await self.inner.stop()
 
 
-COMPONENTS: dict[str, Callable[[_Context], Component]] = {
-    "store": StoreComponent,
-    "apiserver": ApiServerComponentAdapter,
-}
+class MetricsListenerComponent:
+    """/metrics for the apiserver's clients when the apiserver is not in this process."""
+
+    name = "metrics"
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.runner: Any = None
+
+    async def start(self) -> None:
+        from prometheus_client import CollectorRegistry
+
+        from master.util.metrics import parse_listen_url, serve_metrics
+
+        address = self.ctx.options.metrics_bind_address or DEFAULT_METRICS_ADDRESS
+        self.ctx.metrics_registry = CollectorRegistry(auto_describe=True)
+        if address == "off":
+            return
+        host, port = parse_listen_url(address, default_port=10259)
+        self.runner = await serve_metrics(host, port, self.ctx.metrics_registry)
+        self.ctx.step(f"metrics: serving /metrics on http://{host}:{port}")
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+class SchedulerComponentAdapter:
+    name = "scheduler"
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.inner: Any = None
+
+    async def start(self) -> None:
+        from master.scheduler.component import SchedulerComponent, SchedulerOptions
+
+        o = self.ctx.options
+        options = SchedulerOptions(
+            config_file=o.scheduler_config, leader_elect=o.leader_elect, leader_election=self.ctx.leader_election()
+        )
+        self.inner = SchedulerComponent(
+            self.ctx.client_config(), options, registry=self.ctx.metrics_registry, step=self.ctx.step
+        )
+        await self.inner.start()
+
+    async def stop(self) -> None:
+        if self.inner is not None:
+            await self.inner.stop()
+
+
+def _metrics_needed(options: MasterOptions) -> bool:
+    return "apiserver" not in options.components
+
+
+# In start order: (the --components name that enables it, or a predicate; the factory).
+COMPONENTS: list[tuple[str | Callable[[MasterOptions], bool], Callable[[_Context], Component]]] = [
+    ("apiserver", StoreComponent),
+    ("apiserver", ApiServerComponentAdapter),
+    (_metrics_needed, MetricsListenerComponent),
+    ("scheduler", SchedulerComponentAdapter),
+]
+
+
+def _enabled(when: str | Callable[[MasterOptions], bool], options: MasterOptions) -> bool:
+    return when(options) if callable(when) else when in options.components
 
 
 def _validate(options: MasterOptions) -> None:
@@ -168,11 +276,42 @@ def _validate(options: MasterOptions) -> None:
 
     for url in options.listen_client_urls:
         parse_listen_url(url, default_port=2379)
+    if not options.components:
+        raise ValueError(f"invalid --components: name at least one of {','.join(KNOWN_COMPONENTS)}")
+    for name in options.components:
+        if name not in KNOWN_COMPONENTS:
+            raise ValueError(f"invalid --components: unknown component {name!r} (known: {','.join(KNOWN_COMPONENTS)})")
+    if options.metrics_bind_address not in ("", "off"):
+        parse_listen_url(options.metrics_bind_address, default_port=10259)
+    if options.leader_elect:
+        from master.client.leaderelection import LeaderElectionSettings
+
+        LeaderElectionSettings(
+            lease_duration=options.leader_elect_lease_duration,
+            renew_deadline=options.leader_elect_renew_deadline,
+            retry_period=options.leader_elect_retry_period,
+        )
+    if options.scheduler_config is not None and "scheduler" in options.components:
+        from master.scheduler.config import load
+
+        load(options.scheduler_config)
+    if "apiserver" not in options.components:
+        from master.client import kubeconfig
+
+        kubeconfig.load_client_config(options.kubeconfig or None)
     if options.etcd_servers:
         from master.store.grpcclient import parse_endpoint
 
         for url in options.etcd_servers:
             parse_endpoint(url)
+
+
+def _calm_gc() -> None:
+    """Full garbage collections of a master holding thousands of cached objects pause every
+    request for 30-100 ms. What exists after start-up lives for the process (freeze it out of the
+    collector's scans), and the API's data has few reference cycles, so collect less often."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _small_tls_buffers() -> None:
@@ -198,13 +337,17 @@ async def run_master(options: MasterOptions, *, stop: asyncio.Event | None = Non
     ctx = _Context(options, step)
     started: list[Component] = []
     try:
-        os.makedirs(options.data_dir, exist_ok=True)
-        step(f"master: data dir {options.data_dir}")
-        for name, factory in COMPONENTS.items():
+        if "apiserver" in options.components:
+            os.makedirs(options.data_dir, exist_ok=True)
+            step(f"master: data dir {options.data_dir}")
+        for when, factory in COMPONENTS:
+            if not _enabled(when, options):
+                continue
             component = factory(ctx)
             await component.start()
             started.append(component)
-            step(f"master: {name} started")
+            step(f"master: {component.name} started")
+        _calm_gc()
         step("master: ready")
         await stop.wait()
         step("master: shutting down")
@@ -224,6 +367,26 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
+_DURATION_UNITS = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0))
+
+
+def _duration(text: str, flag: str) -> float:
+    """Seconds of ``15s``, ``500ms``, ``1m`` or a bare number of seconds; CLIError otherwise."""
+    from master.cli.main import CLIError
+
+    t = text.strip()
+    for suffix, scale in _DURATION_UNITS:
+        if t.endswith(suffix) and t[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(t[: -len(suffix)]) * scale
+    try:
+        value = float(t)
+    except ValueError:
+        value = -1.0
+    if value < 0 or value != value:
+        raise CLIError(f"invalid {flag} {text!r}: want a duration such as 15s, 500ms or 1m")
+    return value
+
+
 def register(app: typer.Typer) -> None:
     @app.command("master")
     def master(
@@ -241,8 +404,23 @@ def register(app: typer.Typer) -> None:
         store_backend: str = typer.Option("sqlite", "--store-backend",
                                           help="Embedded store backend: sqlite (durable) or memory."),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+        components: str = typer.Option(",".join(KNOWN_COMPONENTS), "--components",
+                                       help="Comma-separated components to run in this process."),
+        kubeconfig: str = typer.Option("", "--kubeconfig",
+                                       help="How components reach a remote apiserver (when it is not in --components)."),
+        leader_elect: bool = typer.Option(True, "--leader-elect/--no-leader-elect",
+                                          help="Controller-manager and scheduler: run only while holding their Lease."),
+        leader_elect_lease_duration: str = typer.Option("15s", "--leader-elect-lease-duration"),
+        leader_elect_renew_deadline: str = typer.Option("10s", "--leader-elect-renew-deadline"),
+        leader_elect_retry_period: str = typer.Option("2s", "--leader-elect-retry-period"),
+        metrics_bind_address: str = typer.Option(
+            "", "--metrics-bind-address",
+            help=f"Without the apiserver: where to serve /metrics (default {DEFAULT_METRICS_ADDRESS}; off: none)."),
+        scheduler_config: Path | None = typer.Option(None, "--scheduler-config",
+                                                     help="A KubeSchedulerConfiguration YAML file."),
     ) -> None:
-        """Run the control plane: the store (embedded or --etcd-servers) and the apiserver."""
+        """Run the control plane: the store (embedded or --etcd-servers), the apiserver, the
+        controller-manager and the scheduler (--components picks which)."""
         from master.cli.main import CLIError
 
         level = getattr(logging, log_level.upper(), None)
@@ -255,6 +433,11 @@ def register(app: typer.Typer) -> None:
             advertise_address=advertise_address, etcd_servers=_split(etcd_servers),
             listen_client_urls=_split(listen_client_urls), service_cluster_ip_range=service_cluster_ip_range,
             service_node_port_range=service_node_port_range, store_backend=store_backend,
+            components=_split(components), kubeconfig=kubeconfig, leader_elect=leader_elect,
+            leader_elect_lease_duration=_duration(leader_elect_lease_duration, "--leader-elect-lease-duration"),
+            leader_elect_renew_deadline=_duration(leader_elect_renew_deadline, "--leader-elect-renew-deadline"),
+            leader_elect_retry_period=_duration(leader_elect_retry_period, "--leader-elect-retry-period"),
+            metrics_bind_address=metrics_bind_address, scheduler_config=scheduler_config,
         )
         try:
             _validate(options)

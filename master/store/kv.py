@@ -136,7 +136,8 @@ class KV:
 
     @contextmanager
     def write(self) -> Iterator[WriteTxn]:
-        """A write transaction; it must not await. Rows become a batch with ``WriteTxn.end``."""
+        """A write transaction; it must not await. Its rows become a batch (``WriteTxn.batch``)
+        that the caller passes to ``commit`` right away."""
         self.check()
         txn = WriteTxn(self)
         try:
@@ -153,7 +154,12 @@ class KV:
         """Hand ``batch`` to the backend. The future resolves once it is durable and, for a
         write at revision ``main``, once ``committed`` and the watchers have caught up with it."""
         self.check()
-        submitted = self.backend.submit(batch)
+        try:
+            submitted = self.backend.submit(batch)
+        except Exception as exc:
+            if main:  # the index already has this write: memory is ahead of disk now
+                self.failed = exc
+            raise UnavailableError(f"etcdserver: store write failed: {exc}") from exc
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._inflight.append(_Inflight(main, list(changes), submitted, done))
         submitted.add_done_callback(self._drain)

@@ -11,7 +11,7 @@ from master.api import coordination, core, helpers, meta
 from master.client import errors
 from master.client.rest import ApiClient
 from tests.fixtures.waiting import eventually
-from tests.integration.scheduler.conftest import wait_for
+from tests.integration.scheduler.helpers_sched import wait_for
 
 FAST = HollowSettings(heartbeat_period=0.2, lease_duration=2, status_period=0.5)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hw.testbed.hollow import HollowCluster
 from master.api import core
 from master.client.rest import ApiClient
-from tests.integration.scheduler.conftest import StartScheduler, bound, pod, wait_for
+from tests.integration.scheduler.helpers_sched import StartScheduler, bound, pod, wait_for
 
 
 async def test_schedules_and_records_events(client: ApiClient, hollow: HollowCluster, start_scheduler: StartScheduler) -> None:

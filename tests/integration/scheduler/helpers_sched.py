@@ -1,0 +1,58 @@
+"""Helpers for scheduler integration tests: pods to create and polling for outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from master.api import core, meta
+from master.client.rest import ApiClient
+from master.scheduler.scheduler import Scheduler
+
+StartScheduler = Callable[..., Awaitable[Scheduler]]
+
+
+def pod(
+    name: str,
+    *,
+    cpu: str = "",
+    memory: str = "",
+    labels: dict[str, str] | None = None,
+    scheduler_name: str = "",
+    **spec: Any,
+) -> core.Pod:
+    requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
+    container = core.Container(
+        name="c", image=spec.pop("image", "busybox"),
+        resources=core.ResourceRequirements(requests=requests),
+        ports=spec.pop("ports", []),
+    )
+    return core.Pod(
+        metadata=meta.ObjectMeta(name=name, namespace="default", labels=labels or {}),
+        spec=core.PodSpec(containers=[container], scheduler_name=scheduler_name, **spec),
+    )
+
+
+async def wait_for(cond: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
+    """Poll an async condition until it returns something truthy (generous deadline)."""
+    async with asyncio.timeout(within):
+        while True:
+            value = await cond()
+            if value:
+                return value
+            await asyncio.sleep(0.05)
+
+
+async def node_of(client: ApiClient, name: str) -> str:
+    return (await client.get(core.Pod, name)).spec.node_name
+
+
+async def bound(client: ApiClient, *names: str, within: float = 20.0) -> dict[str, str]:
+    """Wait until every pod is bound; {pod: node}."""
+
+    async def check() -> dict[str, str] | None:
+        out = {n: await node_of(client, n) for n in names}
+        return out if all(out.values()) else None
+
+    return await wait_for(check, within)

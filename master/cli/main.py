@@ -27,6 +27,8 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.master_cmd",
     "master.cli.store_cmd",
     "master.cli.testbed_cmd",
+    "master.cli.get_cmd",
+    "master.cli.apply_cmd",
 )
 
 
@@ -36,26 +38,61 @@ def _root() -> None:
 
 
 class CLIError(Exception):
-    """A failure to report as one line on stderr with a non-zero exit code."""
+    """A failure to report as one line on stderr with a non-zero exit code.
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    ``prefix`` starts the line ("error: "); kubectl prints server errors without it
+    ("Error from server (NotFound): ...").
+    """
+
+    def __init__(self, message: str, code: int = 1, *, prefix: str = "error: ") -> None:
         super().__init__(message)
         self.code = code
+        self.prefix = prefix
 
 
-def _register_all() -> None:
+# Global flags of the cluster commands that take a value; kubectl accepts them before the verb.
+_LEADING_VALUE_FLAGS = frozenset({"--kubeconfig", "--context", "--namespace", "-n", "--server", "-s",
+                                  "--request-timeout"})
+
+
+def _split_leading_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(leading global flags, the rest): ``-n x get pods`` -> (["-n", "x"], ["get", "pods"])."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0]
+        if name not in _LEADING_VALUE_FLAGS:
+            break
+        i += 1 if "=" in arg else 2
+    return argv[:i], argv[i:]
+
+
+def _register(argv: list[str]) -> list[str]:
+    """Register the commands and return the argv to parse.
+
+    Start-up time matters on a Pi: when the verb's own module (``get`` -> ``master.cli.get_cmd``)
+    is listed, only that module is imported; ``pictl --help`` and unknown verbs import all.
+    Leading global flags move behind the verb.
+    """
+    leading, rest = _split_leading_flags(argv)
+    verb = rest[0] if rest else ""
+    module = f"master.cli.{verb.replace('-', '_')}_cmd"
+    if verb and not verb.startswith("-") and module in COMMANDS:
+        importlib.import_module(module).register(app)
+        return [verb, *rest[1:], *leading] if leading else argv
     for name in COMMANDS:
         importlib.import_module(name).register(app)
+    return argv
 
 
 def main(argv: list[str] | None = None) -> int:
-    _register_all()
+    args = _register(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=args, standalone_mode=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except CLIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{exc.prefix}{exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return 130
@@ -66,4 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m master.cli.main``: run the importable module, so that command modules raising
+    # ``master.cli.main.CLIError`` are caught by the same class.
+    from master.cli.main import main as _main
+
+    sys.exit(_main())

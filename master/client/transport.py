@@ -144,13 +144,21 @@ class Transport:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, method: str, path: str, *, params: Params = None, read_timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        read_timeout: float | None = None,
+        accept: str = "",
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """An open streaming response (2xx); read it with ``lines()`` or ``resp.content``.
 
         ``read_timeout`` bounds the wait for each chunk, so a stream over a silently dead
-        connection (a partitioned node: no FIN, no RST) fails instead of hanging.
+        connection (a partitioned node: no FIN, no RST) fails instead of hanging. ``accept``
+        overrides ``application/json`` (``pictl get -w`` watches in the Table form).
         """
+        headers = {"Accept": accept} if accept else None
         timeout = self._stream_timeout
         if read_timeout is not None:
             timeout = aiohttp.ClientTimeout(
@@ -163,7 +171,7 @@ class Transport:
         while True:
             try:
                 resp = await self._get_session().request(
-                    method, self._url(path), params=params, timeout=timeout, **self._kwargs()
+                    method, self._url(path), params=params, headers=headers, timeout=timeout, **self._kwargs()
                 )
                 break
             except TimeoutError as exc:

@@ -1,0 +1,162 @@
+"""``-f`` sources: files, directories (``-R`` for subdirectories) and ``-`` (stdin), each holding
+one or more YAML (or JSON) documents; ``kind: List`` documents expand to their items.
+
+Everything is read and checked before anything is sent, so a broken file fails the whole
+command with nothing created. Errors are one line naming the source and line::
+
+    web.yaml: line 7: mapping values are not allowed here
+    web.yaml: line 12: document 2 has no "kind"
+    STDIN: line 1: document 1 is a list, not an object
+
+YAML timestamps stay strings (``2024-01-01`` is not turned into a date), as in Kubernetes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import yaml
+
+__all__ = ["Manifest", "ManifestError", "load", "parse"]
+
+EXTENSIONS = (".yaml", ".yml", ".json")
+STDIN = "STDIN"
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):
+    """The safe loader without the YAML 1.1 timestamp type (Kubernetes keeps them as strings)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+
+
+class ManifestError(ValueError):
+    """A source that cannot be read or a document that is not an API object (one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """One object from a source. ``line`` is where its document starts (1-based)."""
+
+    source: str
+    document: int
+    line: int
+    obj: dict[str, Any]
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}: line {self.line}"
+
+
+def _files(path: str, recursive: bool) -> list[str]:
+    if path == "-":
+        return [path]
+    if os.path.isdir(path):
+        found: list[str] = []
+        for entry in sorted(os.listdir(path)):
+            full = os.path.join(path, entry)
+            if os.path.isdir(full):
+                if recursive:
+                    found.extend(_files(full, recursive))
+            elif entry.endswith(EXTENSIONS):
+                found.append(full)
+        return found
+    if "://" in path:
+        raise ManifestError(f'the path "{path}" is a URL; pictl reads files, directories and - (stdin) only')
+    if not os.path.exists(path):
+        raise ManifestError(f'the path "{path}" does not exist')
+    return [path]
+
+
+def load(paths: list[str], *, recursive: bool = False, stdin: TextIO | None = None) -> list[Manifest]:
+    """Every object in ``paths``, in order. Raises ``ManifestError``."""
+    if not paths:
+        raise ManifestError("must specify one of -f and -k")
+    out: list[Manifest] = []
+    seen_stdin = False
+    for path in paths:
+        files = _files(path, recursive)
+        if not files and os.path.isdir(path):
+            raise ManifestError(f'error reading "{path}": no files with extensions {list(EXTENSIONS)}')
+        for f in files:
+            if f == "-":
+                if seen_stdin:
+                    raise ManifestError("- (stdin) may be given only once")
+                seen_stdin = True
+                text = (stdin or sys.stdin).read()
+                out.extend(parse(text, STDIN))
+                continue
+            try:
+                with open(f, encoding="utf-8") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise ManifestError(f"error reading {f}: {reason}") from None
+            out.extend(parse(text, f))
+    return out
+
+
+def parse(text: str, source: str) -> list[Manifest]:
+    """The objects of one multi-document YAML text."""
+    out: list[Manifest] = []
+    try:
+        loader = _Loader(text)
+        try:
+            number = 0
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None:
+                    continue
+                number += 1
+                line = node.start_mark.line + 1
+                doc = loader.construct_document(node)
+                out.extend(_objects(doc, source, number, line))
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        raise ManifestError(_yaml_error(exc, source)) from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{source}: {exc}") from None
+    return out
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, source: str) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{source}: line {mark.line + 1}" if mark is not None else source
+    problem = exc.problem or exc.context or "invalid YAML"
+    return f"{where}: {problem}"
+
+
+def _objects(doc: Any, source: str, number: int, line: int) -> list[Manifest]:
+    where = f"{source}: line {line}"
+    if doc is None:
+        return []
+    if not isinstance(doc, dict):
+        what = "a list" if isinstance(doc, list) else f"a {type(doc).__name__}"
+        raise ManifestError(f"{where}: document {number} is {what}, not an object")
+    if not all(isinstance(k, str) for k in doc):
+        raise ManifestError(f"{where}: document {number} has keys that are not strings")
+    missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
+    if missing:
+        names = " and ".join(f'"{k}"' for k in missing)
+        raise ManifestError(f"{where}: document {number} has no {names}")
+    if doc["kind"] == "List" and doc["apiVersion"] == "v1":
+        items = doc.get("items") or []
+        if not isinstance(items, list):
+            raise ManifestError(f"{where}: the items of a List must be a list")
+        out = []
+        for item in items:
+            out.extend(_objects(item, source, number, line))
+        return out
+    meta = doc.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise ManifestError(f"{where}: document {number}: metadata must be an object")
+    return [Manifest(source, number, line, doc)]

@@ -97,8 +97,8 @@ def test_unknown_field_is_rejected_by_strict_validation(master_process: MasterPr
 
 
 def test_get_watch_sees_changes(master_process: MasterProcess) -> None:
-    cmd = ["kubectl", "--kubeconfig", str(master_process.kubeconfig), "get", "configmaps", "-w",
-           "--request-timeout=30s"]
+    cmd = ["kubectl", "--kubeconfig", str(master_process.kubeconfig), "--cache-dir",
+           str(master_process.data_dir / "kubectl-cache"), "get", "configmaps", "-w", "--request-timeout=30s"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.0)

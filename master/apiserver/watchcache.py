@@ -80,10 +80,13 @@ class Watcher:
         self.queue: asyncio.Queue[tuple[str, CachedObject] | None] = asyncio.Queue(maxsize)
         self.closed = False
         self.last_rv = 0
+        # Events at or before this revision were seen by the client already (a list at a
+        # revision the cache had not reached yet); they are not sent again.
+        self.since = 0
 
     def offer(self, event: WatchEvent) -> None:
         """Queue what this watcher should see of ``event``; close the watcher if it is too slow."""
-        if self.closed:
+        if self.closed or event.rv <= self.since:
             return
         now = self.predicate(event.obj)
         if event.type == "MODIFIED" and event.prev is not None:
@@ -350,6 +353,7 @@ class WatchCache:
         else:
             if since < self.window_start:
                 raise errors.gone(f"too old resource version: {since} ({self.window_start})")
+            watcher.since = since
             replay = [e for e in self.events if e.rv > since]
             if len(replay) >= self.watcher_queue:
                 watcher.queue = asyncio.Queue(len(replay) + self.watcher_queue)

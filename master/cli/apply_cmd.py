@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         """Apply a configuration to resources from files or stdin (create or update)."""
         from master.cli.kube import manifests
 
-        mode = _dry_run_mode(dry_run)
+        mode = dry_run_mode(dry_run)
         if output_format not in ("", "name", "yaml", "json"):
             raise CLIError(f'unable to match a printer suitable for the output format "{output_format}", '
                            "allowed formats are: json,name,yaml")
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         session.run(g, lambda s: _apply(s, found, mode, output_format))
 
 
-def _dry_run_mode(value: str) -> str:
+def dry_run_mode(value: str) -> str:
     mode = value.strip().lower() or "none"
     if mode not in DRY_RUN_MODES:
         raise CLIError(f'Invalid dry-run value ({value}). Must be "none", "server", or "client".')

@@ -29,6 +29,8 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.testbed_cmd",
     "master.cli.get_cmd",
     "master.cli.apply_cmd",
+    "master.cli.delete_cmd",
+    "master.cli.create_cmd",
 )
 
 
@@ -72,14 +74,19 @@ def _register(argv: list[str]) -> list[str]:
 
     Start-up time matters on a Pi: when the verb's own module (``get`` -> ``master.cli.get_cmd``)
     is listed, only that module is imported; ``pictl --help`` and unknown verbs import all.
-    Leading global flags move behind the verb.
+    Leading global flags move behind the verb, and the module's ``prepare_argv(argv)``, if it
+    has one, may rewrite the arguments.
     """
     leading, rest = _split_leading_flags(argv)
     verb = rest[0] if rest else ""
     module = f"master.cli.{verb.replace('-', '_')}_cmd"
     if verb and not verb.startswith("-") and module in COMMANDS:
-        importlib.import_module(module).register(app)
-        return [verb, *rest[1:], *leading] if leading else argv
+        mod = importlib.import_module(module)
+        mod.register(app)
+        args = [verb, *rest[1:], *leading]
+        # A module may rewrite its arguments first (kubectl's "--wait=false" boolean flags).
+        prepare = getattr(mod, "prepare_argv", None)
+        return list(prepare(args)) if prepare is not None else args
     for name in COMMANDS:
         importlib.import_module(name).register(app)
     return argv

@@ -23,7 +23,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["GLOBAL_VALUE_FLAGS", "Globals", "kube_command", "parse_duration"]
+__all__ = ["GLOBAL_VALUE_FLAGS", "Globals", "bool_flags", "kube_command", "parse_duration"]
 
 # The global flags that take a value (what ``main`` must know to reorder ``pictl -n x get``).
 GLOBAL_VALUE_FLAGS = ("--kubeconfig", "--context", "--namespace", "-n", "--server", "-s", "--request-timeout")
@@ -144,3 +144,22 @@ def kube_command(fn: Callable[..., Any]) -> Callable[..., Any]:
         **{p.name: p.annotation for p in _GLOBAL_PARAMS},
     }
     return wrapper
+
+
+def bool_flags(argv: list[str], flags: dict[str, str]) -> list[str]:
+    """kubectl's boolean flags with values: ``--wait=false`` -> ``--no-wait``, ``--force=true`` ->
+    ``--force``. ``flags`` maps a flag to its negative form ("" when false is the default and
+    the flag is simply dropped). Arguments after ``--`` are left alone."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return out + argv[i:]
+        name, eq, value = arg.partition("=")
+        if eq and name in flags and value.lower() in ("true", "false"):
+            if value.lower() == "true":
+                out.append(name)
+            elif flags[name]:
+                out.append(flags[name])
+            continue
+        out.append(arg)
+    return out

@@ -1,9 +1,9 @@
 """Discovery documents: /version, /api, /apis, /api/v1, /apis/GROUP[/VERSION].
 
 kubectl 1.32 first asks for aggregated discovery (``Accept: application/json;g=apidiscovery.k8s.io;
-v=v2;as=APIGroupDiscoveryList,...,application/json``); answering with the legacy documents and a
-plain ``application/json`` content type makes it fall back to the per-group-version requests,
-which is what we serve. Protobuf Accept headers also get JSON.
+v=v2;as=APIGroupDiscoveryList,...,application/json``) and gets it: one request for /api and one
+for /apis describe everything. Clients that ask for plain JSON get the legacy documents, and
+kubectl falls back to them too. Protobuf Accept headers also get JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import msgspec
 
 from master.apiserver.registry import Served, ServedRegistry
 
-__all__ = ["api_resource_list", "document", "version_info"]
+__all__ = ["aggregated", "api_resource_list", "document", "version_info", "wants_aggregated"]
 
 _encoder = msgspec.json.Encoder()
 KUBE_VERSION = ("1", "32")
@@ -81,9 +81,64 @@ def _group(registry: ServedRegistry, group: str) -> dict[str, Any]:
     return {"name": group, "versions": gvs, "preferredVersion": gvs[0]}
 
 
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    for part in accept.split(","):
+        params = {p.split("=", 1)[0].strip(): p.split("=", 1)[-1].strip() for p in part.split(";")[1:] if "=" in p}
+        if (params.get("as") == "APIGroupDiscoveryList" and params.get("g") == "apidiscovery.k8s.io"
+                and params.get("v") == "v2"):
+            return True
+    return False
+
+
+def _gvk(group: str, version: str, kind: str) -> dict[str, str]:
+    return {"group": group, "version": version, "kind": kind}
+
+
+def _resource_discovery(r: Served) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resource": r.plural,
+        "responseKind": _gvk(r.group, r.version, r.kind),
+        "scope": "Namespaced" if r.namespaced else "Cluster",
+        "singularResource": r.singular,
+        "verbs": list(r.verbs),
+    }
+    if r.short_names:
+        out["shortNames"] = list(r.short_names)
+    if r.categories:
+        out["categories"] = list(r.categories)
+    subs = []
+    for sub, (kind, verbs) in r.subresources.items():
+        group, version = r.group, r.version
+        if kind == "Scale":
+            group, version = "autoscaling", "v1"
+        elif kind == "Eviction":
+            group, version = "policy", "v1"
+        subs.append({"subresource": sub, "responseKind": _gvk(group, version, kind), "verbs": list(verbs)})
+    if subs:
+        out["subresources"] = subs
+    return out
+
+
+def aggregated(registry: ServedRegistry, *, core: bool) -> dict[str, Any]:
+    """``/api`` (core=True) or ``/apis`` as an apidiscovery.k8s.io/v2 APIGroupDiscoveryList."""
+    items = []
+    groups = [""] if core else registry.groups()
+    for group in groups:
+        versions = [{"version": v, "resources": [_resource_discovery(r) for r in registry.in_group_version(group, v)],
+                     "freshness": "Current"}
+                    for g, v in registry.group_versions() if g == group]
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": versions})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
+
+
 def document(registry: ServedRegistry, path: str, accept: str = "") -> tuple[bytes, str] | None:
     """The discovery document at ``path`` as (JSON, content type), or None if it is not one."""
     parts = [p for p in path.split("/") if p]
+    if parts in (["api"], ["apis"]) and wants_aggregated(accept):
+        return _encoder.encode(aggregated(registry, core=parts == ["api"])), AGGREGATED
     doc: dict[str, Any] | None = None
     if parts == ["api"]:
         doc = {"kind": "APIVersions", "versions": ["v1"],

@@ -227,7 +227,7 @@ class ApiServer:
         doc = discovery.document(self.registry, path, request.headers.get("Accept", ""))
         if doc is not None:
             data, content_type = doc
-            return web.Response(body=data, content_type=content_type)
+            return web.Response(body=data, headers={"Content-Type": content_type, "Vary": "Accept"})
         spec = openapi.document(self.registry, path)
         if spec is not None:
             return body.json_response(None, raw=spec)

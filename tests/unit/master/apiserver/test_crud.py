@@ -159,3 +159,21 @@ async def test_exact_resource_version_list(apiserver: Api) -> None:
     assert lst["metadata"]["resourceVersion"] == rv
     code, status = await apiserver.get(PODS, params={"resourceVersionMatch": "Exact"})
     assert code == 400, status
+
+
+async def test_discovery_legacy_and_aggregated(apiserver: Api) -> None:
+    code, doc = await apiserver.get("/api/v1")
+    assert code == 200 and doc["kind"] == "APIResourceList"
+    names = {r["name"] for r in doc["resources"]}
+    assert {"pods", "pods/status", "pods/log", "pods/binding", "pods/eviction", "namespaces/finalize"} <= names
+    code, groups = await apiserver.get("/apis")
+    assert code == 200 and {g["name"] for g in groups["groups"]} == {"apps", "coordination.k8s.io",
+                                                                    "discovery.k8s.io"}
+    accept = {"Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"}
+    code, agg = await apiserver.get("/apis", headers=accept)
+    assert code == 200 and agg["kind"] == "APIGroupDiscoveryList"
+    apps = next(i for i in agg["items"] if i["metadata"]["name"] == "apps")
+    deploy = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")
+    assert deploy["scope"] == "Namespaced" and deploy["shortNames"] == ["deploy"]
+    assert {"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+            "verbs": ["get", "patch", "update"]} in deploy["subresources"]

@@ -117,7 +117,7 @@ class ServiceProxy:
         self._totals = _Stats()
         self._set_stats(rules.BASE, _stats(self._base))
         self._claims: dict[tuple[str, bytes], str] = {}  # ("ip"|"port", key) -> service key
-        self._lost_claims: set[str] = set()
+        self._lost: dict[str, set[tuple[str, bytes]]] = {}  # service key -> claims it did not get
         self._dirty: set[str] = set()
         self._triggers: dict[str, float] = {}  # service key -> earliest unprogrammed change
         self._applied: Ruleset | None = None
@@ -224,55 +224,61 @@ class ServiceProxy:
             self._stats[key] = stats
             self._totals = self._totals.plus(stats)
 
-    def _release(self, key: str) -> bool:
+    def _release(self, key: str) -> None:
         old = self._fragments.get(key)
-        released = False
         if old is not None:
             for e in old.elements:
                 claim = ("ip" if e.set_name in _IP_MAPS else "port", e.key)
                 if self._claims.get(claim) == key:
                     del self._claims[claim]
-                    released = True
-        return released
 
-    def _claim(self, key: str, fragment: Fragment) -> Fragment:
+    def _claim(self, key: str, fragment: Fragment, lost_before: set[tuple[str, bytes]]) -> Fragment:
         kept = []
+        lost: set[tuple[str, bytes]] = set()
         for e in fragment.elements:
             claim = ("ip" if e.set_name in _IP_MAPS else "port", e.key)
             owner = self._claims.setdefault(claim, key)
             if owner == key:
                 kept.append(e)
-            else:
+                continue
+            lost.add(claim)
+            if claim not in lost_before:
                 log.warning("service %s: %s is already programmed for %s; skipped", key, e.text, owner)
-                self._lost_claims.add(key)
+        if lost:
+            self._lost[key] = lost
         if len(kept) == len(fragment.elements):
             return fragment
         return Fragment(chains=fragment.chains, sets=fragment.sets, elements=tuple(kept))
 
-    def _rebuild(self, key: str) -> bool:
-        released = self._release(key)
-        self._lost_claims.discard(key)
+    def _rebuild(self, key: str) -> None:
+        self._release(key)
+        lost_before = self._lost.pop(key, set())
         svc = self._services.get(key)
         if svc is None:
             self._fragments.pop(key, None)
             self._set_stats(key, None)
-            return released
+            return
         endpoints = rules.merge_endpoints(s.endpoints for s in self._slices.get(key, {}).values())
-        fragment = self._claim(key, rules.service_fragment(svc, endpoints, self._config))
+        fragment = self._claim(key, rules.service_fragment(svc, endpoints, self._config), lost_before)
         self._fragments[key] = fragment
         self._set_stats(key, _stats(fragment))
-        return released
 
     def _build(self) -> tuple[Ruleset, int]:
         rebuilt = 0
         dirty, self._dirty = self._dirty, set()
+        retried: set[str] = set()
         while dirty:
-            released = False
             for key in sorted(dirty):
-                released |= self._rebuild(key)
+                self._rebuild(key)
             rebuilt += len(dirty)
-            # Services that lost a claim get another chance once someone let go.
-            dirty = set(self._lost_claims) if released else set()
+            # A Service that lost a claim gets it once the owner let go; once per build, so a
+            # conflict that persists cannot keep us here.
+            dirty = {
+                k
+                for k, claims in self._lost.items()
+                if k not in retried and any(c not in self._claims for c in claims)
+            }
+            retried |= dirty
         fragments: dict[str, Fragment] = {rules.BASE: self._base}
         fragments.update(self._fragments)
         return Ruleset(self._config.table, fragments), rebuilt

@@ -162,6 +162,16 @@ class KernelNetfilter:
         raw = (wire.decode_set(m.attrs) for m in self._request(wire.sets_request(table, seq), seq, dump=True))
         return {s.name: s for s in raw if s.table == table}
 
+    def _get_set(self, table: str, name: str) -> wire.RawSet | None:
+        seq = self._next_seq()
+        try:
+            msgs = self._request(wire.set_request(table, name, seq), seq, dump=False)
+        except DumpError as exc:
+            if exc.errno == _errno.ENOENT:
+                return None
+            raise
+        return wire.decode_set(msgs[0].attrs) if msgs else None
+
     def _elements(self, table: str, name: str) -> list[tuple[bytes, x.Verdict | None]]:
         seq = self._next_seq()
         out: list[tuple[bytes, x.Verdict | None]] = []
@@ -196,9 +206,7 @@ class KernelNetfilter:
             return x.Lookup(e.set_name, e.sreg, e.dreg, e.invert)
         if e.set_name in anon:
             return anon[e.set_name]
-        if sets is None:
-            sets = self._sets(table)
-        spec = sets.get(e.set_name)
+        spec = sets.get(e.set_name) if sets is not None else self._get_set(table, e.set_name)
         if spec is None:
             raise DumpError(f"nft: rule refers to unknown set {e.set_name!r}")
         elements = sorted(

@@ -322,22 +322,17 @@ class _Encoder:
                 body = _str(SET_TABLE, table) + _str(SET_NAME, name)
                 self._msg(MSG_DELSET, 0, body, f"delete set {name}")
             case AddElements(table, set_name, elements):
-                items = b"".join(_element(e.key, e.verdict) for e in elements)
-                body = (
-                    _str(ELEM_LIST_TABLE, table)
-                    + _str(ELEM_LIST_SET, set_name)
-                    + _nest(ELEM_LIST_ELEMENTS, items)
-                )
-                shown = ", ".join(e.text or e.key.hex() for e in elements[:3])
-                self._msg(MSG_NEWSETELEM, create, body, f"add element {set_name} {{ {shown} }}")
+                head = _str(ELEM_LIST_TABLE, table) + _str(ELEM_LIST_SET, set_name)
+                items = [_element(e.key, e.verdict) for e in elements]
+                for start, chunk in _chunks(items):
+                    shown = ", ".join(e.text or e.key.hex() for e in elements[start : start + 2])
+                    what = f"add element {set_name} {{ {shown}{', ...' if len(chunk) > 2 else ''} }}"
+                    self._msg(MSG_NEWSETELEM, create, head + _nest(ELEM_LIST_ELEMENTS, *chunk), what)
             case DeleteElements(table, set_name, keys):
-                items = b"".join(_element(k, None) for k in keys)
-                body = (
-                    _str(ELEM_LIST_TABLE, table)
-                    + _str(ELEM_LIST_SET, set_name)
-                    + _nest(ELEM_LIST_ELEMENTS, items)
-                )
-                self._msg(MSG_DELSETELEM, 0, body, f"delete element {set_name} ({len(keys)} keys)")
+                head = _str(ELEM_LIST_TABLE, table) + _str(ELEM_LIST_SET, set_name)
+                for _, chunk in _chunks([_element(k, None) for k in keys]):
+                    what = f"delete element {set_name} ({len(chunk)} keys)"
+                    self._msg(MSG_DELSETELEM, 0, head + _nest(ELEM_LIST_ELEMENTS, *chunk), what)
             case _:
                 raise TypeError(f"nft: unknown op {op!r}")
 
@@ -367,14 +362,10 @@ class _Encoder:
         if v.host_order:
             body += _attr(SET_USERDATA, struct.pack("=BBI", UDATA_SET_KEYBYTEORDER, 4, BYTEORDER_HOST_ENDIAN))
         self._msg(MSG_NEWSET, NLM_F_CREATE, body, "add anonymous map")
-        items = b"".join(_element(k, verdict) for k, verdict in v.elements)
-        body = (
-            _str(ELEM_LIST_TABLE, table)
-            + _str(ELEM_LIST_SET, "__map%d")
-            + _nest(ELEM_LIST_ELEMENTS, items)
-            + _u32(ELEM_LIST_SET_ID, set_id)
-        )
-        self._msg(MSG_NEWSETELEM, NLM_F_CREATE, body, "add anonymous map elements")
+        head = _str(ELEM_LIST_TABLE, table) + _str(ELEM_LIST_SET, "__map%d")
+        for _, chunk in _chunks([_element(k, verdict) for k, verdict in v.elements]):
+            body = head + _nest(ELEM_LIST_ELEMENTS, *chunk) + _u32(ELEM_LIST_SET_ID, set_id)
+            self._msg(MSG_NEWSETELEM, NLM_F_CREATE, body, "add anonymous map elements")
 
 
 def _chain_body(table: str, name: str, hook: Hook | None) -> bytes:
@@ -405,6 +396,24 @@ def _set_body(table: str, spec: SetSpec) -> bytes:
     if spec.timeout_ms:
         body += _u64(SET_TIMEOUT, spec.timeout_ms)
     return body
+
+
+# An attribute's length is 16 bits, so a list of elements is split across messages.
+_MAX_ELEMENTS_BYTES = 48 * 1024
+
+
+def _chunks(items: list[bytes]) -> Iterator[tuple[int, list[bytes]]]:
+    """(index of the first, items) runs whose encoded size stays under the attribute limit."""
+    start, size = 0, 0
+    run: list[bytes] = []
+    for i, item in enumerate(items):
+        if run and size + len(item) > _MAX_ELEMENTS_BYTES:
+            yield start, run
+            start, size, run = i, 0, []
+        run.append(item)
+        size += len(item)
+    if run:
+        yield start, run
 
 
 def _element(key: bytes, verdict: x.Verdict | None) -> bytes:
@@ -460,6 +469,10 @@ def chains_request(seq: int) -> bytes:
 def rules_request(table: str, chain: str | None, seq: int) -> bytes:
     body = _str(RULE_TABLE, table) + (_str(RULE_CHAIN, chain) if chain else b"")
     return get_request(MSG_GETRULE, body, seq)
+
+
+def set_request(table: str, name: str, seq: int) -> bytes:
+    return get_request(MSG_GETSET, _str(SET_TABLE, table) + _str(SET_NAME, name), seq, dump=False)
 
 
 def sets_request(table: str, seq: int) -> bytes:

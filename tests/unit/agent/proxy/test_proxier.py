@@ -266,3 +266,19 @@ async def test_run_syncs_on_changes(nf, clock, registry):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_persistent_conflicts_do_not_loop(proxy, nf):
+    for name in ("a", "b", "c"):
+        proxy.update_service(svc(name, "10.96.0.10"))
+    await proxy.sync()
+    proxy.update_endpoint_slice(slice_of("a-1", ep("10.244.1.5"), service="a"))
+    proxy.update_endpoint_slice(slice_of("b-1", ep("10.244.1.6"), service="b"))
+    result = await asyncio.wait_for(proxy.sync(), 10)
+    assert result.services_rebuilt <= 4
+    (verdict,) = table(nf).elements["service-ips"].values()
+    assert verdict is not None and "default/a/" in (verdict.chain or "")
+    proxy.delete_service("default", "a")
+    await proxy.sync()
+    (verdict,) = table(nf).elements["service-ips"].values()
+    assert verdict is not None and "default/b/" in (verdict.chain or "")

@@ -117,9 +117,20 @@ def _value(text: str) -> int:
 
 
 def normalized_image_name(name: str) -> str:
-    """``busybox`` -> ``busybox:latest``; names with a tag or digest stay as they are."""
-    if name.rfind(":") <= name.rfind("/"):
-        return f"{name}:latest"
+    """The fully qualified reference, as containerd reports it in ``status.images``::
+
+        busybox              -> docker.io/library/busybox:latest
+        me/app:1             -> docker.io/me/app:1
+        registry.local/app   -> registry.local/app:latest
+        app@sha256:...       -> docker.io/library/app@sha256:...
+    """
+    first, sep, _ = name.partition("/")
+    if not sep:
+        name = f"docker.io/library/{name}"
+    elif not ("." in first or ":" in first or first == "localhost"):
+        name = f"docker.io/{name}"
+    if "@" not in name and name.rfind(":") <= name.rfind("/"):
+        name = f"{name}:latest"
     return name
 
 

@@ -5,7 +5,7 @@ likely cheap next time too)::
     sum   = Σ over the pod's images on this node: size * (nodes with the image / all nodes)
     score = 100 * (clamp(sum, 23MB, 1000MB * containers) - 23MB) / (1000MB * containers - 23MB)
 
-Image names compare normalized (``busybox`` is ``busybox:latest``).
+Image names compare normalized (``busybox`` is ``docker.io/library/busybox:latest``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from master.api import apps, codec, core, meta, timefmt
+from master.api import apps, core, meta, timefmt
+from master.controllers.hashing import compute_hash
 from master.controllers.util import scaled_value
 
 __all__ = [
@@ -53,9 +54,6 @@ _SKIP_ANNOTATIONS = frozenset({
     "deprecated.deployment.rollback.to",
 })
 
-# Kubernetes' alphabet for encoded hashes: no vowels, no look-alikes (so no words, no "0"/"o").
-_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
-
 # Progressing condition reasons (kubectl rollout status reads ProgressDeadlineExceeded).
 NEW_RS_AVAILABLE = "NewReplicaSetAvailable"
 RS_UPDATED = "ReplicaSetUpdated"
@@ -71,23 +69,6 @@ FAILED_RS_CREATE = "ReplicaSetCreateError"
 
 def replicas_of(obj: apps.Deployment | apps.ReplicaSet) -> int:
     return obj.spec.replicas if obj.spec.replicas is not None else 1
-
-
-def _fnv32a(data: bytes) -> int:
-    h = 0x811C9DC5
-    for b in data:
-        h ^= b
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def compute_hash(template: core.PodTemplateSpec, collision_count: int | None = None) -> str:
-    """The pod-template-hash: FNV-1a (32 bit) of the template's canonical JSON, plus the
-    collision count, written in ``_ALPHANUMS`` (decimal digits mapped to safe letters)."""
-    data = msgspec.json.encode(codec.to_builtins(template), order="sorted")
-    if collision_count is not None:
-        data += str(collision_count).encode()
-    return "".join(_ALPHANUMS[ord(c) % len(_ALPHANUMS)] for c in str(_fnv32a(data)))
 
 
 def _without_hash(template: core.PodTemplateSpec) -> core.PodTemplateSpec:

@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.apply_cmd",
     "master.cli.delete_cmd",
     "master.cli.create_cmd",
+    "master.cli.describe_cmd",
 )
 
 

@@ -19,11 +19,13 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import typer
+
+from master.controllers.settings import ControllerManagerSettings
 
 __all__ = ["COMPONENTS", "MasterOptions", "register", "run_master"]
 
@@ -64,6 +66,8 @@ class MasterOptions:
     # Without the apiserver in process: where to serve /metrics ("" the default, "off" none).
     metrics_bind_address: str = ""
     scheduler_config: Path | None = None
+    # The controller-manager's flags (--controllers, --node-monitor-period ...).
+    controller_manager: ControllerManagerSettings = field(default_factory=ControllerManagerSettings)
 
 
 KNOWN_COMPONENTS = ("apiserver", "controller-manager", "scheduler")
@@ -221,6 +225,28 @@ class MetricsListenerComponent:
             self.runner = None
 
 
+class ControllerManagerComponentAdapter:
+    name = "controller-manager"
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.inner: Any = None
+
+    async def start(self) -> None:
+        from master.controllers.component import ControllerManagerComponent
+
+        o = self.ctx.options
+        self.inner = ControllerManagerComponent(
+            self.ctx.client_config(), o.controller_manager, leader_elect=o.leader_elect,
+            leader_election=self.ctx.leader_election(), registry=self.ctx.metrics_registry, step=self.ctx.step,
+        )
+        await self.inner.start()
+
+    async def stop(self) -> None:
+        if self.inner is not None:
+            await self.inner.stop()
+
+
 class SchedulerComponentAdapter:
     name = "scheduler"
 
@@ -254,6 +280,7 @@ COMPONENTS: list[tuple[str | Callable[[MasterOptions], bool], Callable[[_Context
     ("apiserver", StoreComponent),
     ("apiserver", ApiServerComponentAdapter),
     (_metrics_needed, MetricsListenerComponent),
+    ("controller-manager", ControllerManagerComponentAdapter),
     ("scheduler", SchedulerComponentAdapter),
 ]
 
@@ -290,6 +317,11 @@ def _validate(options: MasterOptions) -> None:
             renew_deadline=options.leader_elect_renew_deadline,
             retry_period=options.leader_elect_retry_period,
         )
+    if "controller-manager" in options.components:
+        from master.controllers.registry import enabled_controllers
+
+        options.controller_manager.validate()
+        enabled_controllers(options.controller_manager.controllers)
     if options.scheduler_config is not None and "scheduler" in options.components:
         from master.scheduler.config import load
 
@@ -416,6 +448,30 @@ def register(app: typer.Typer) -> None:
             help=f"Without the apiserver: where to serve /metrics (default {DEFAULT_METRICS_ADDRESS}; off: none)."),
         scheduler_config: Path | None = typer.Option(None, "--scheduler-config",
                                                      help="A KubeSchedulerConfiguration YAML file."),
+        controllers: str = typer.Option(
+            "*", "--controllers",
+            help="Controllers to run: '*' all on by default, 'foo' enables foo, '-foo' disables foo."),
+        node_monitor_period: str = typer.Option("5s", "--node-monitor-period"),
+        node_monitor_grace_period: str = typer.Option("40s", "--node-monitor-grace-period"),
+        node_startup_grace_period: str = typer.Option("60s", "--node-startup-grace-period"),
+        pod_eviction_timeout: str = typer.Option("5m", "--pod-eviction-timeout",
+                                                 help="Kept for compatibility: eviction uses tolerationSeconds."),
+        node_eviction_rate: float = typer.Option(0.1, "--node-eviction-rate",
+                                                 help="Nodes per second per zone whose pods may be evicted."),
+        secondary_node_eviction_rate: float = typer.Option(0.01, "--secondary-node-eviction-rate"),
+        unhealthy_zone_threshold: float = typer.Option(0.55, "--unhealthy-zone-threshold"),
+        large_cluster_size_threshold: int = typer.Option(50, "--large-cluster-size-threshold"),
+        allocate_node_cidrs: bool = typer.Option(True, "--allocate-node-cidrs/--no-allocate-node-cidrs"),
+        cluster_cidr: str = typer.Option("10.244.0.0/16", "--cluster-cidr", help="The pod network, split per node."),
+        node_cidr_mask_size: int = typer.Option(24, "--node-cidr-mask-size"),
+        concurrent_deployment_syncs: int = typer.Option(5, "--concurrent-deployment-syncs"),
+        concurrent_replicaset_syncs: int = typer.Option(5, "--concurrent-replicaset-syncs"),
+        concurrent_daemonset_syncs: int = typer.Option(2, "--concurrent-daemonset-syncs"),
+        concurrent_endpoint_syncs: int = typer.Option(5, "--concurrent-endpoint-syncs"),
+        concurrent_service_endpoint_syncs: int = typer.Option(5, "--concurrent-service-endpoint-syncs"),
+        concurrent_namespace_syncs: int = typer.Option(10, "--concurrent-namespace-syncs"),
+        concurrent_gc_syncs: int = typer.Option(20, "--concurrent-gc-syncs"),
+        terminated_pod_gc_threshold: int = typer.Option(12500, "--terminated-pod-gc-threshold"),
     ) -> None:
         """Run the control plane: the store (embedded or --etcd-servers), the apiserver, the
         controller-manager and the scheduler (--components picks which)."""
@@ -436,6 +492,26 @@ def register(app: typer.Typer) -> None:
             leader_elect_renew_deadline=_duration(leader_elect_renew_deadline, "--leader-elect-renew-deadline"),
             leader_elect_retry_period=_duration(leader_elect_retry_period, "--leader-elect-retry-period"),
             metrics_bind_address=metrics_bind_address, scheduler_config=scheduler_config,
+            controller_manager=ControllerManagerSettings(
+                controllers=_split(controllers),
+                node_monitor_period=_duration(node_monitor_period, "--node-monitor-period"),
+                node_monitor_grace_period=_duration(node_monitor_grace_period, "--node-monitor-grace-period"),
+                node_startup_grace_period=_duration(node_startup_grace_period, "--node-startup-grace-period"),
+                pod_eviction_timeout=_duration(pod_eviction_timeout, "--pod-eviction-timeout"),
+                node_eviction_rate=node_eviction_rate, secondary_node_eviction_rate=secondary_node_eviction_rate,
+                unhealthy_zone_threshold=unhealthy_zone_threshold,
+                large_cluster_size_threshold=large_cluster_size_threshold,
+                allocate_node_cidrs=allocate_node_cidrs, cluster_cidr=cluster_cidr,
+                node_cidr_mask_size=node_cidr_mask_size,
+                concurrent_deployment_syncs=concurrent_deployment_syncs,
+                concurrent_replicaset_syncs=concurrent_replicaset_syncs,
+                concurrent_daemonset_syncs=concurrent_daemonset_syncs,
+                concurrent_endpoint_syncs=concurrent_endpoint_syncs,
+                concurrent_service_endpoint_syncs=concurrent_service_endpoint_syncs,
+                concurrent_namespace_syncs=concurrent_namespace_syncs,
+                concurrent_gc_syncs=concurrent_gc_syncs,
+                terminated_pod_gc_threshold=terminated_pod_gc_threshold,
+            ),
         )
         try:
             _validate(options)

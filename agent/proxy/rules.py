@@ -21,7 +21,11 @@ and per service port (``ns/name/tcp/http``), named with a hash so names stay uni
 
     svc-XXXXXXXX-ns/name/tcp/http       ip saddr != <clusterCIDR> jump mark-for-masquerade
                                         [ip saddr @aff-... goto ep-...]   (sessionAffinity: ClientIP)
-                                        numgen random mod N vmap { 0 : goto ep-..., ... }
+                                        numgen random mod 3 == 0 goto ep-...   (1/3)
+                                        numgen random mod 2 == 0 goto ep-...   (1/2 of the rest)
+                                        goto ep-...                            (the rest)
+                                        (more than 16 endpoints: one
+                                         numgen random mod N vmap { 0 : goto ep-..., ... })
     ext-XXXXXXXX-ns/name/tcp/http       NodePort entry: Cluster policy marks for masquerade and goes
                                         to svc-; Local policy keeps the client address and picks
                                         only this node's endpoints (pods and the node itself still
@@ -101,6 +105,13 @@ PRIORITY_SRCNAT = 100
 PRIORITY_FILTER = -110
 
 _MAX_NAME = 200  # the kernel allows 255; keep room, the hash keeps names unique
+
+# Up to this many endpoints a Service picks one with a short run of ``numgen`` rules;
+# beyond it, with one inline vmap. Every inline vmap is an anonymous set, and the kernel
+# walks the table's list of sets when it names a new one and when it checks jumps, so a
+# set per Service made syncs grow with the square of the Services (measured: 8.6 s from
+# scratch and 80 ms per change at 5000 Services, against 1.7 s and 19 ms without).
+_SEQUENTIAL_MAX = 16
 
 
 def _hash(ident: str) -> str:
@@ -228,15 +239,19 @@ class _ServiceBuilder:
         return name
 
     def dispatch(self, port: ServicePortInfo, endpoints: list[tuple[EndpointInfo, int]]) -> list[Rule]:
-        """Rules that pick one of ``endpoints`` (affinity first, then at random)."""
+        """Rules that pick one of ``endpoints`` (affinity first, then at random, equal weights)."""
         targets = [self.endpoint_chain(port, ep, target) for ep, target in endpoints]
         rules: list[Rule] = []
         if self.svc.session_affinity:
             rules += [s.rule(s.saddr_in(self.affinity_set(t)), s.goto(t)) for t in targets]
-        if len(targets) == 1:
-            rules.append(s.rule(s.goto(targets[0])))
-        else:
+        n = len(targets)
+        if n > _SEQUENTIAL_MAX:
             rules.append(s.rule(s.numgen_vmap(targets)))
+            return rules
+        # The i-th rule takes 1 of the (n - i) draws left: every endpoint ends up with 1/n.
+        for i, target in enumerate(targets[:-1]):
+            rules.append(s.rule(s.numgen_is(n - i), s.goto(target)))
+        rules.append(s.rule(s.goto(targets[-1])))
         return rules
 
     def masquerade_rules(self) -> list[Rule]:

@@ -40,6 +40,7 @@ __all__ = [
     "mark_is_unset",
     "mark_set",
     "masquerade",
+    "numgen_is",
     "numgen_vmap",
     "proto_port_vmap",
     "reject_icmp_port_unreachable",
@@ -183,6 +184,12 @@ def numgen_vmap(chains: Sequence[str]) -> Stmt:
     )
     listed = ", ".join(f"{i} : goto {c}" for i, c in enumerate(chains))
     return Stmt(exprs, f"numgen random mod {len(chains)} vmap {{ {listed} }}")
+
+
+def numgen_is(modulus: int, value: int = 0) -> Stmt:
+    """``numgen random mod M == value``: a fresh random draw per evaluation."""
+    exprs = (x.Numgen(modulus), x.Cmp(x.CMP_EQ, _u32_host(value)))
+    return Stmt(exprs, f"numgen random mod {modulus} == {value}")
 
 
 def jump(chain: str) -> Stmt:

@@ -142,3 +142,18 @@ def test_rule_text_is_readable():
     r = stmt.rule(stmt.ip_saddr("10.244.0.0/16", negate=True), stmt.jump("mark-for-masquerade"))
     assert str(r) == "ip saddr != 10.244.0.0/16 jump mark-for-masquerade"
     assert str(Rule((x.Counter(),))) == "counter"
+
+
+def test_long_element_lists_are_split_under_the_attribute_limit():
+    elements = tuple(
+        Element("m", stmt.key_proto_port("TCP", p), x.Verdict(x.NFT_GOTO, f"ext-XXXXXXXX-default/svc-{p}/tcp/http"))
+        for p in range(1, 3001)
+    )
+    batch = wire.encode_batch([ops.AddElements("t", "m", elements)], seq=0)
+    msgs = _messages(batch)[1:-1]
+    assert len(msgs) > 1
+    sizes = [len(p) for p in batch.parts[1:-1]]
+    assert max(sizes) < 65535
+    vmap = stmt.numgen_vmap([f"ep-{i:04d}-" + "x" * 60 for i in range(1500)])
+    batch = wire.encode_batch([ops.AddRule("t", "c", stmt.rule(vmap))], seq=0)
+    assert max(len(p) for p in batch.parts) < 65535

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from proxy_helpers import ep, short_elements, short_rules, svc
+from proxy_helpers import ep, short, short_elements, short_rules, svc
 
 from agent.proxy import rules
 from agent.proxy.model import EndpointInfo, EndpointPortInfo, ProxyConfig, ServicePortInfo
@@ -29,7 +29,8 @@ CASES = [
         {
             "svc:default/web/tcp/http": [
                 MASQ,
-                f"numgen random mod 2 vmap {{ 0 : goto {ep_chain('10.244.1.5')}, 1 : goto {ep_chain('10.244.2.5')} }}",
+                f"numgen random mod 2 == 0 goto {ep_chain('10.244.1.5')}",
+                f"goto {ep_chain('10.244.2.5')}",
             ],
             ep_chain("10.244.1.5"): ep_rules("10.244.1.5"),
             ep_chain("10.244.2.5"): ep_rules("10.244.2.5"),
@@ -145,7 +146,8 @@ CASES = [
                 MASQ,
                 f"ip saddr @aff:default/web/tcp/http__10.244.1.5/8080 goto {ep_chain('10.244.1.5')}",
                 f"ip saddr @aff:default/web/tcp/http__10.244.2.5/8080 goto {ep_chain('10.244.2.5')}",
-                f"numgen random mod 2 vmap {{ 0 : goto {ep_chain('10.244.1.5')}, 1 : goto {ep_chain('10.244.2.5')} }}",
+                f"numgen random mod 2 == 0 goto {ep_chain('10.244.1.5')}",
+                f"goto {ep_chain('10.244.2.5')}",
             ],
             ep_chain("10.244.1.5"): [
                 "ip saddr 10.244.1.5 jump mark-for-masquerade",
@@ -168,7 +170,8 @@ CASES = [
         {
             "svc:default/web/tcp/http": [
                 MASQ,
-                f"numgen random mod 2 vmap {{ 0 : goto {ep_chain('10.244.1.5')}, 1 : goto {ep_chain('10.244.2.5')} }}",
+                f"numgen random mod 2 == 0 goto {ep_chain('10.244.1.5')}",
+                f"goto {ep_chain('10.244.2.5')}",
             ],
             "ext:default/web/tcp/http": ["jump mark-for-masquerade", "goto svc:default/web/tcp/http"],
             ep_chain("10.244.1.5"): ep_rules("10.244.1.5"),
@@ -193,7 +196,8 @@ CASES = [
         {
             "svc:default/web/tcp/http": [
                 MASQ,
-                f"numgen random mod 2 vmap {{ 0 : goto {ep_chain('10.244.1.5')}, 1 : goto {ep_chain('10.244.2.5')} }}",
+                f"numgen random mod 2 == 0 goto {ep_chain('10.244.1.5')}",
+                f"goto {ep_chain('10.244.2.5')}",
             ],
             "ext:default/web/tcp/http": [
                 "ip saddr 10.244.0.0/16 goto svc:default/web/tcp/http",
@@ -318,6 +322,23 @@ def test_service_fragment(service, endpoints, config, chains, elements):
     fragment = rules.service_fragment(service, merged, config)
     assert short_rules(fragment) == chains
     assert short_elements(fragment) == elements
+
+
+def test_many_endpoints_use_one_inline_vmap():
+    endpoints = [ep(f"10.244.1.{i}") for i in range(2, 22)]
+    fragment = rules.service_fragment(svc(), rules.merge_endpoints([endpoints]), CFG)
+    (svc_chain,) = [c for c in fragment.chains if c.name.startswith("svc-")]
+    assert [r.text.split(" vmap ")[0] for r in svc_chain.rules] == [MASQ, "numgen random mod 20"]
+    assert short(svc_chain.rules[1].text).count("goto ep:") == 20
+
+
+def test_sequential_numgen_gives_equal_weights():
+    endpoints = [ep(f"10.244.1.{i}") for i in range(2, 7)]
+    fragment = rules.service_fragment(svc(), rules.merge_endpoints([endpoints]), CFG)
+    (svc_chain,) = [c for c in fragment.chains if c.name.startswith("svc-")]
+    moduli = [r.text.split()[3] for r in svc_chain.rules[1:-1]]
+    assert moduli == ["5", "4", "3", "2"]  # 1/5, then 1/4 of the rest, ...: 1/5 each
+    assert svc_chain.rules[-1].text.startswith("goto ep-")
 
 
 def test_affinity_sets_carry_the_timeout():

@@ -32,6 +32,10 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.delete_cmd",
     "master.cli.create_cmd",
     "master.cli.describe_cmd",
+    "master.cli.logs_cmd",
+    "master.cli.scale_cmd",
+    "master.cli.label_cmd",
+    "master.cli.annotate_cmd",
 )
 
 

@@ -122,6 +122,11 @@ def topo() -> Iterator[tuple[Netns, Netns, Netns, Netns]]:
             ep.ip("link", "set", "eth0", "up")
             ep.ip("route", "add", "default", "via", "10.244.1.1")
         node.sysctl("net.ipv4.ip_forward", "1")
+        # The client's packets to Service IPs leave by the interface they came in on; the node
+        # would answer with an ICMP redirect first, and the per-host ICMP rate limit would then
+        # swallow the port-unreachable that a UDP reject sends.
+        node.sysctl("net.ipv4.conf.all.send_redirects", "0")
+        node.sysctl("net.ipv4.conf.c0.send_redirects", "0")
         with contextlib.suppress(OSError):
             node.sysctl("net.bridge.bridge-nf-call-iptables", "1")
         table = PyrouteRouteTable(node.name)
@@ -152,7 +157,16 @@ async def proxy(topo) -> AsyncIterator[ServiceProxy]:
 
     p.update_service(svc("web", "10.96.0.10", 30080))
     p.update_service(svc("sticky", "10.96.0.11", session_affinity=True))
-    p.update_service(svc("empty", "10.96.0.12", 30082))
+    empty = svc("empty", "10.96.0.12", 30082)
+    p.update_service(
+        ServiceInfo(
+            "default",
+            "empty",
+            "10.96.0.12",
+            (*empty.ports, ServicePortInfo("dns", "UDP", 53, 53)),
+            type="NodePort",
+        )
+    )
     p.update_service(svc("self", "10.96.0.13"))
     p.update_endpoint_slice(EndpointSliceInfo("default", "web-1", "web", (ep1, ep2)))
     p.update_endpoint_slice(EndpointSliceInfo("default", "sticky-1", "sticky", (ep1, ep2)))
@@ -193,6 +207,20 @@ async def test_no_endpoints_is_refused_at_once(topo, proxy):
     for ns, ip, port in ((client, "10.96.0.12", 80), (node, "10.96.0.12", 80), (client, "10.99.1.1", 30082)):
         with pytest.raises(ConnectionRefusedError):
             fetch(ns, ip, port)
+
+
+async def test_no_endpoints_udp_gets_port_unreachable(topo, proxy):
+    _, client, _, _ = topo
+
+    def ask() -> bytes:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.connect(("10.96.0.12", 53))
+            s.send(b"hello")
+            return s.recv(100)
+
+    with pytest.raises(ConnectionRefusedError):
+        client.call(ask)
 
 
 async def test_client_ip_affinity_sticks(topo, proxy):

@@ -146,7 +146,11 @@ def test_rule_text_is_readable():
 
 def test_long_element_lists_are_split_under_the_attribute_limit():
     elements = tuple(
-        Element("m", stmt.key_proto_port("TCP", p), x.Verdict(x.NFT_GOTO, f"ext-XXXXXXXX-default/svc-{p}/tcp/http"))
+        Element(
+            "m",
+            stmt.key_proto_port("TCP", p),
+            x.Verdict(x.NFT_GOTO, f"ext-XXXXXXXX-default/svc-{p}/tcp/http"),
+        )
         for p in range(1, 3001)
     )
     batch = wire.encode_batch([ops.AddElements("t", "m", elements)], seq=0)

@@ -57,6 +57,10 @@ class ProxyConfig:
     table: str = "picluster"
 
     def __post_init__(self) -> None:
+        # "" (an unset flag, a Node without podCIDR) means unknown, like None.
+        for name in ("cluster_cidr", "pod_cidr"):
+            if getattr(self, name) == "":
+                object.__setattr__(self, name, None)
         for cidr in (self.cluster_cidr, self.pod_cidr):
             if cidr is not None:
                 try:

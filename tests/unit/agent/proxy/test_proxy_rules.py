@@ -427,3 +427,4 @@ def test_bad_config_is_a_clear_error():
         ProxyConfig(node_name="pi-1", cluster_cidr="nope")
     with pytest.raises(ValueError, match="masquerade bit"):
         ProxyConfig(node_name="pi-1", masquerade_bit=40)
+    assert ProxyConfig(node_name="pi-1", pod_cidr="", cluster_cidr="").pod_cidr is None

@@ -2,7 +2,7 @@
 
 ``KernelNetfilter`` (``kernel.py``) speaks netlink to the real kernel; ``FakeNetfilter``
 (``fake.py``) keeps the table in memory with the kernel's rules for what fails. Both pass
-the contract suite in ``tests/integration/agent/test_netfilter_contract.py``.
+the contract suite in ``tests/integration/agent/test_proxy_netfilter_contract.py``.
 
 Contract:
 

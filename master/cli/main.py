@@ -36,6 +36,10 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.scale_cmd",
     "master.cli.label_cmd",
     "master.cli.annotate_cmd",
+    "master.cli.cordon_cmd",
+    "master.cli.uncordon_cmd",
+    "master.cli.drain_cmd",
+    "master.cli.rollout_cmd",
 )
 
 

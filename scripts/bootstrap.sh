@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEBS=(
   etcd-server etcd-client                         # the real etcd, peer in tests and benchmarks
   containerd runc containernetworking-plugins     # the container runtime on every (simulated) Pi
-  nftables iproute2 busybox-static                # netfilter, netns tooling, test images
+  nftables iptables iproute2 busybox-static       # netfilter (portmap CNI uses iptables-nft), netns, images
   prometheus openssh-server                       # monitoring and provisioning peers
   curl procps psmisc util-linux ca-certificates
   python3 python3-venv python3-pip

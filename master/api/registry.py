@@ -256,7 +256,11 @@ def _default_resources() -> list[Resource]:
         Resource(
             group="", version="v1", kind="Node", plural="nodes", singular="node", namespaced=False,
             type=core.Node, strategy=node_strategy.NodeStrategy(), short_names=("no",),
-            subresources=(_status_sub("Node", core.Node),),
+            subresources=(
+                _status_sub("Node", core.Node),
+                # GET passed through to the node's agent (pictl top reads /metrics/resource).
+                Subresource(name="proxy", kind="NodeProxyOptions", type=None, verbs=("get",)),
+            ),
         ),
         Resource(
             group="", version="v1", kind="Pod", plural="pods", singular="pod", namespaced=True,

@@ -40,6 +40,9 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.uncordon_cmd",
     "master.cli.drain_cmd",
     "master.cli.rollout_cmd",
+    "master.cli.top_cmd",
+    "master.cli.events_cmd",
+    "master.cli.config_cmd",
 )
 
 

@@ -10,7 +10,7 @@ from master.apiserver import body, errors
 from master.apiserver.authn import UserInfo
 from master.apiserver.registry import Served
 from master.apiserver.requestinfo import RequestInfo
-from master.apiserver.verbs import delete, logs, read, subresources, watch, write
+from master.apiserver.verbs import delete, logs, proxy, read, subresources, watch, write
 from master.apiserver.verbs.common import BODY, Call
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ async def dispatch(
 ) -> web.StreamResponse:
     call = Call(server, request, served, info, user)
     verb, sub = info.verb, info.subresource
-    if info.rest:
+    if info.rest and info.subresource != "proxy":
         raise errors.ApiError(errors.status(404, "NotFound", "the server could not find the requested resource"))
     if served.namespaced is False and info.namespace and served.plural != "namespaces":
         raise errors.ApiError(errors.status(404, "NotFound", "the server could not find the requested resource"))
@@ -104,4 +104,6 @@ async def _subresource(call: Call, sub: str) -> web.StreamResponse:
         return await logs.pod_log(call)
     if sub == "finalize":
         return await subresources.finalize(call)
+    if sub == "proxy":
+        return await proxy.node_proxy(call)
     raise _not_supported(served, verb, sub)

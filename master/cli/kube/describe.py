@@ -20,7 +20,7 @@ from master.api import quantity, timefmt
 from master.cli.kube import tabwriter
 from master.cli.kube.printing import human_duration
 
-__all__ = ["DESCRIBERS", "Context", "Writer", "describe", "events_section", "generic"]
+__all__ = ["DESCRIBERS", "Context", "Writer", "describe", "event_time", "events_section", "generic", "sort_events"]
 
 
 class Writer:
@@ -154,14 +154,14 @@ def _selector(sel: dict[str, Any] | None) -> str:
 # ---- events ---------------------------------------------------------------------------------
 
 
-def _event_time(ev: dict[str, Any], which: str) -> str | None:
+def event_time(ev: dict[str, Any], which: str) -> str | None:
     return (ev.get(which) or ev.get("eventTime") or _get(ev, "series", "lastObservedTime")
             or _get(ev, "metadata", "creationTimestamp"))
 
 
 def sort_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(ev: dict[str, Any]) -> float:
-        ts = _event_time(ev, "lastTimestamp")
+        ts = event_time(ev, "lastTimestamp")
         try:
             return timefmt.to_epoch(ts) if ts else 0.0
         except timefmt.TimeFormatError:
@@ -179,9 +179,9 @@ def events_section(w: Writer, events: list[dict[str, Any]], now: float) -> None:
     w.row(1, "Type", "Reason", "Age", "From", "Message")
     w.row(1, "----", "------", "----", "----", "-------")
     for ev in sort_events(events):
-        last = _age(_event_time(ev, "lastTimestamp"), now)
+        last = _age(event_time(ev, "lastTimestamp"), now)
         count = int(ev.get("count") or _get(ev, "series", "count", default=0) or 1)
-        age = f"{last} (x{count} over {_age(_event_time(ev, 'firstTimestamp'), now)})" if count > 1 else last
+        age = f"{last} (x{count} over {_age(event_time(ev, 'firstTimestamp'), now)})" if count > 1 else last
         source = ev.get("reportingComponent") or _get(ev, "source", "component", default="")
         host = _get(ev, "source", "host", default="")
         if host and source and not ev.get("reportingComponent"):

@@ -104,6 +104,9 @@ def register(app: typer.Typer) -> None:
             sort_by=sort_path,
         )
 
+        if not filename:
+            _check_args(args or [], all_namespaces)  # bad arguments fail before any connection
+
         async def body(s: session.Session) -> int:
             request.queries = _queries(s, args or [], filename, recursive, all_namespaces)
             if watch or watch_only:
@@ -127,6 +130,20 @@ def _sort_path(text: str) -> tuple[Any, ...] | None:
         raise ValueError(f"invalid --sort-by {text!r}: {exc}") from None
 
 
+def _check_args(args: list[str], all_namespaces: bool) -> list[resources.Target]:
+    try:
+        targets = resources.parse(args)
+    except resources.ResourceError as exc:
+        raise CLIError(
+            f"{exc}" if args else "You must specify the type of resource to get, e.g. pictl get pods "
+            "(types: pods, services, deployments, nodes, ... or all)."
+        ) from None
+    for t in targets:
+        if all_namespaces and t.names and t.resource.namespaced:
+            raise CLIError("a resource cannot be retrieved by name across all namespaces")
+    return targets
+
+
 def _queries(
     s: session.Session, args: list[str], filenames: list[str], recursive: bool, all_namespaces: bool
 ) -> list[_Query]:
@@ -134,17 +151,8 @@ def _queries(
         if args:
             raise CLIError("when -f is given, resource arguments are not allowed")
         return _file_queries(s, filenames, recursive)
-    try:
-        targets = resources.parse(args)
-    except resources.ResourceError as exc:
-        raise CLIError(
-            f"{exc}" if args else "You must specify the type of resource to get. Use \"pictl api-resources\" "
-            "for a complete list of supported resources."
-        ) from None
     out = []
-    for t in targets:
-        if all_namespaces and t.names and t.resource.namespaced:
-            raise CLIError("a resource cannot be retrieved by name across all namespaces")
+    for t in _check_args(args, all_namespaces):
         ns = (None if all_namespaces else s.namespace) if t.resource.namespaced else ""
         out.append(_Query(t.resource, ns, t.names))
     return out

@@ -104,21 +104,41 @@ def _register(argv: list[str]) -> list[str]:
     return argv
 
 
+def _usage_line(exc: typer.TyperException) -> str:
+    """A usage error (unknown flag, missing argument) as one line, pointing at the right help;
+    "" when there is nothing to add (``pictl`` alone has printed its help)."""
+    message = " ".join(str(getattr(exc, "format_message", exc.__str__)()).split())
+    if not message:
+        return ""
+    command = getattr(getattr(exc, "ctx", None), "command_path", "") or "pictl"
+    return f"error: {message} (see '{command} --help')"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _register(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=args, standalone_mode=True)
+        # Not standalone: usage errors come back here to be printed as one line (typer's own
+        # rendering is a multi-line panel); --help and typer.Exit return their exit code.
+        code = app(args=args, standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except CLIError as exc:
         print(f"{exc.prefix}{exc}", file=sys.stderr)
         return exc.code
+    except typer.Abort:
+        print("Aborted!", file=sys.stderr)
+        return 1
+    except typer.TyperException as exc:
+        line = _usage_line(exc)
+        if line:
+            print(line, file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the CLI's promise: one readable line, never a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from typing import Any
 
 import typer
 
+from master.cli.main import CLIError
+
 __all__ = ["GLOBAL_VALUE_FLAGS", "Globals", "bool_flags", "kube_command", "parse_duration"]
 
 # The global flags that take a value (what ``main`` must know to reorder ``pictl -n x get``).
@@ -49,7 +51,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 def parse_duration(text: str, *, flag: str = "--timeout") -> float:
     """Go durations as kubectl flags take them: "30s", "1m30s", "2h", "500ms"; a bare number is
-    seconds; "0" is zero. Raises ``typer.BadParameter`` naming the flag."""
+    seconds; "0" is zero. Raises ``CLIError`` naming the flag."""
     s = text.strip()
     try:
         value = float(s)
@@ -57,7 +59,7 @@ def parse_duration(text: str, *, flag: str = "--timeout") -> float:
         pass
     else:
         if value < 0:
-            raise typer.BadParameter(f"invalid {flag} {text!r}: must not be negative")
+            raise CLIError(f"invalid {flag} {text!r}: must not be negative")
         return value
     pos, total = 0, 0.0
     for m in _DURATION.finditer(s):
@@ -66,7 +68,7 @@ def parse_duration(text: str, *, flag: str = "--timeout") -> float:
         total += float(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if not s or pos != len(s):
-        raise typer.BadParameter(f'invalid {flag} {text!r}: want a duration such as "30s", "5m" or "1h"')
+        raise CLIError(f'invalid {flag} {text!r}: want a duration such as "30s", "5m" or "1h"')
     return total
 
 

@@ -1,0 +1,90 @@
+"""-f sources: multi-document YAML, Lists, directories, stdin, and one-line errors with the line."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from master.cli.kube import manifests
+
+TWO = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+data: {when: 2024-01-01}
+---
+# a comment-only document is skipped
+---
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}
+"""
+
+
+def test_documents_lists_and_lines() -> None:
+    found = manifests.parse(TWO, "x.yaml")
+    assert [m.obj["metadata"]["name"] for m in found] == ["a", "b", "c"]
+    assert found[0].obj["data"]["when"] == "2024-01-01"  # timestamps stay strings
+    assert found[0].line == 1 and found[1].line > 5
+    assert found[1].where.startswith("x.yaml: line ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels: a: b\n",
+                     "x.yaml: line 5: mapping values are not allowed", id="mapping-values"),
+        pytest.param("a: [1, 2\n", "x.yaml: line 2:", id="unclosed-flow"),
+        pytest.param("- a\n- b\n", "x.yaml: line 1: document 1 is a list, not an object", id="list"),
+        pytest.param("kind: Pod\n", 'x.yaml: line 1: document 1 has no "apiVersion"', id="no-apiversion"),
+        pytest.param("apiVersion: v1\n", 'has no "kind"', id="no-kind"),
+        pytest.param("apiVersion: v1\nkind: Pod\nmetadata: [1]\n", "metadata must be an object", id="bad-metadata"),
+        pytest.param("apiVersion: v1\nkind: List\nitems: 3\n", "the items of a List must be a list", id="bad-list"),
+        pytest.param("apiVersion: v1\nkind: Pod\n\tx: 1\n", "x.yaml: line 3:", id="tab"),
+    ],
+)
+def test_errors_name_the_line(text: str, message: str) -> None:
+    with pytest.raises(manifests.ManifestError) as info:
+        manifests.parse(text, "x.yaml")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_files_directories_and_stdin(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")
+    (tmp_path / "a.json").write_text('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}')
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "c.yml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    names = [m.obj["metadata"]["name"] for m in manifests.load([str(tmp_path)])]
+    assert names == ["a", "b"]
+    names = [m.obj["metadata"]["name"] for m in manifests.load([str(tmp_path)], recursive=True)]
+    assert names == ["a", "b", "c"]
+    stdin = io.StringIO("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n")
+    found = manifests.load(["-"], stdin=stdin)
+    assert found[0].source == "STDIN" and found[0].obj["metadata"]["name"] == "s"
+
+
+@pytest.mark.parametrize(
+    ("paths", "message"),
+    [
+        pytest.param(["/nonexistent/x.yaml"], 'the path "/nonexistent/x.yaml" does not exist', id="missing"),
+        pytest.param(["http://example.invalid/x.yaml"], "is a URL", id="url"),
+        pytest.param([], "must specify one of -f", id="none"),
+    ],
+)
+def test_source_errors(paths: list[str], message: str) -> None:
+    with pytest.raises(manifests.ManifestError, match=message):
+        manifests.load(paths)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(manifests.ManifestError, match="error reading"):
+        manifests.load([str(bad)])

@@ -1,0 +1,238 @@
+"""``pictl agent``: the node agent (kubelet, pod network, service proxy) in one process.
+
+    pictl agent --kubeconfig /etc/picluster/kubelet.kubeconfig --node-ip 192.168.1.21 \\
+        [--server https://192.168.1.10:6443] [--node-name pi-1] \\
+        [--container-runtime-endpoint unix:///run/containerd/containerd.sock] \\
+        [--data-dir /var/lib/picluster/agent] [--pod-manifest-path /etc/kubernetes/manifests] \\
+        [--cni-conf-dir /etc/cni/net.d] [--pod-cidr 10.244.1.0/24]
+
+Durations take Go's forms ("10s", "1m30s", "500ms") or plain seconds. One log line per start-up
+step; SIGTERM or Ctrl-C stops the agent cleanly and leaves the pods running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import re
+import signal
+import socket
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+
+__all__ = ["parse_duration", "register", "run_agent"]
+
+log = logging.getLogger("pictl.agent")
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """"10s", "1m30s", "500ms", "2h" or "15" (seconds) -> seconds; ValueError naming the flag."""
+    t = text.strip()
+    try:
+        value = float(t)
+    except ValueError:
+        pos, total = 0, 0.0
+        for m in _DURATION.finditer(t):
+            if m.start() != pos:
+                break
+            total += float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+            pos = m.end()
+        if pos != len(t) or not t:
+            raise ValueError(f"invalid {flag} {text!r}: want a duration such as 10s, 1m30s or 500ms") from None
+        value = total
+    if value <= 0:
+        raise ValueError(f"invalid {flag} {text!r}: must be positive")
+    return value
+
+
+def _default_ip() -> str:
+    import psutil
+
+    for _name, addrs in sorted(psutil.net_if_addrs().items()):
+        for a in addrs:
+            if a.family == socket.AF_INET and not a.address.startswith("127."):
+                return str(a.address)
+    return "127.0.0.1"
+
+
+async def run_agent(settings: object, *, stop: asyncio.Event | None = None) -> None:
+    """Start the agent, wait for ``stop`` (or SIGTERM/SIGINT), stop it."""
+    from agent.agent import Agent, AgentSettings
+
+    assert isinstance(settings, AgentSettings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    agent = Agent(settings, step=lambda msg: log.info("%s", msg))
+    start = asyncio.create_task(agent.start(), name="agent-start")
+    stopper = asyncio.create_task(stop.wait(), name="agent-stop")
+    try:
+        done, _ = await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if start in done:
+            start.result()
+            await stopper
+        log.info("agent: shutting down (pods keep running)")
+    finally:
+        start.cancel()
+        stopper.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await start
+        await agent.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+        log.info("agent: stopped")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("agent")
+    def agent(
+        server: str = typer.Option("", "--server", help="apiserver URL (default: the kubeconfig's)."),
+        kubeconfig: Path = typer.Option(None, "--kubeconfig", help="The agent's identity (system:node:<name>)."),
+        node_name: str = typer.Option("", "--node-name", help="Node name (default: the hostname)."),
+        node_ip: str = typer.Option("", "--node-ip", help="The node's LAN address (InternalIP)."),
+        runtime_endpoint: str = typer.Option("unix:///run/containerd/containerd.sock",
+                                             "--container-runtime-endpoint", help="containerd's CRI socket."),
+        data_dir: Path = typer.Option(Path("/var/lib/picluster/agent"), "--data-dir", help="State directory."),
+        pod_manifest_path: Path = typer.Option(None, "--pod-manifest-path",
+                                               help="Directory of static pod manifests (e.g. /etc/kubernetes/manifests)."),
+        cni_conf_dir: Path = typer.Option(Path("/etc/cni/net.d"), "--cni-conf-dir",
+                                          help="Where the pod network's CNI config is written."),
+        pod_cidr: str = typer.Option("", "--pod-cidr",
+                                     help="This node's pod CIDR, when no controller assigns one."),
+        cluster_cidr: str = typer.Option("10.244.0.0/16", "--cluster-cidr", help="The cluster's pod network."),
+        service_cidr: str = typer.Option("10.96.0.0/12", "--service-cluster-ip-range", help="The Service range."),
+        address: str = typer.Option("0.0.0.0", "--address", help="Address to serve HTTPS on."),
+        port: int = typer.Option(10250, "--port", help="HTTPS port (logs, metrics, healthz)."),
+        cert_dir: Path = typer.Option(None, "--cert-dir", help="Serving certificate dir (default <data-dir>/pki)."),
+        tls_cert_file: Path = typer.Option(None, "--tls-cert-file"),
+        tls_key_file: Path = typer.Option(None, "--tls-private-key-file"),
+        pod_log_dir: Path = typer.Option(None, "--pod-log-dir", help="Container logs (default <data-dir>/logs)."),
+        node_status_update_frequency: str = typer.Option("10s", "--node-status-update-frequency"),
+        node_status_report_frequency: str = typer.Option("5m", "--node-status-report-frequency"),
+        node_lease_duration_seconds: int = typer.Option(40, "--node-lease-duration-seconds"),
+        node_lease_renew_interval: str = typer.Option("10s", "--node-lease-renew-interval"),
+        sync_frequency: str = typer.Option("10s", "--sync-frequency", help="Every pod is re-synced this often."),
+        file_check_frequency: str = typer.Option("5s", "--file-check-frequency",
+                                                 help="How often the manifest dir is read."),
+        max_pods: int = typer.Option(110, "--max-pods"),
+        cluster_dns: str = typer.Option("", "--cluster-dns", help="Comma-separated DNS server IPs for pods."),
+        cluster_domain: str = typer.Option("cluster.local", "--cluster-domain"),
+        disable: str = typer.Option("", "--disable", help="Comma-separated parts not to run: network, proxy."),
+        log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    ) -> None:
+        """Run the node agent: register the Node, run its pods, pod network and service proxy."""
+        from master.cli.main import CLIError
+
+        level = getattr(logging, log_level.upper(), None)
+        if not isinstance(level, int):
+            raise CLIError(f"invalid --log-level {log_level!r}")
+        logging.basicConfig(level=level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
+        try:
+            settings = _settings(**locals())
+        except ValueError as exc:
+            raise CLIError(str(exc)) from exc
+        try:
+            asyncio.run(run_agent(settings))
+        except OSError as exc:
+            raise CLIError(f"agent: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")) from exc
+
+
+def _cidr(text: str, flag: str) -> str:
+    try:
+        return str(ipaddress.IPv4Network(text, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"invalid {flag} {text!r}: {exc}") from None
+
+
+def _settings(**o: object) -> object:
+    from agent.agent import AgentSettings
+    from agent.kubelet.cri.containerd import ContainerdRuntime
+    from agent.kubelet.cri.errors import InvalidArgumentError
+    from agent.kubelet.nodeinfo import NodeSettings
+    from agent.kubelet.settings import KubeletSettings
+    from master.client import errors, kubeconfig
+
+    node_name = str(o["node_name"] or socket.gethostname()).lower()
+    node_ip = str(o["node_ip"] or _default_ip())
+    try:
+        ipaddress.IPv4Address(node_ip)
+    except ValueError:
+        raise ValueError(f"invalid --node-ip {node_ip!r}: want an IPv4 address") from None
+    port = int(o["port"])  # type: ignore[call-overload]
+    if not 0 <= port <= 65535:
+        raise ValueError(f"invalid --port {port}: want 0-65535")
+    max_pods = int(o["max_pods"])  # type: ignore[call-overload]
+    if max_pods < 1:
+        raise ValueError(f"invalid --max-pods {max_pods}: must be at least 1")
+    lease = int(o["node_lease_duration_seconds"])  # type: ignore[call-overload]
+    if lease < 1:
+        raise ValueError(f"invalid --node-lease-duration-seconds {lease}: must be positive")
+    try:
+        ContainerdRuntime(str(o["runtime_endpoint"]))
+    except InvalidArgumentError as exc:
+        raise ValueError(f"invalid --container-runtime-endpoint: {exc}") from None
+    disabled = {p.strip() for p in str(o["disable"]).split(",") if p.strip()}
+    unknown = disabled - {"network", "proxy"}
+    if unknown:
+        raise ValueError(f"invalid --disable {','.join(sorted(unknown))}: want network and/or proxy")
+    dns = tuple(p.strip() for p in str(o["cluster_dns"]).split(",") if p.strip())
+    for ip in dns:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise ValueError(f"invalid --cluster-dns {ip!r}: want IP addresses") from None
+    kc = o["kubeconfig"]
+    if kc is None:
+        raise ValueError("--kubeconfig is required (the agent's identity; pictl testbed writes one per node)")
+    try:
+        kubeconfig.load_client_config(str(kc), server=str(o["server"]) or None)
+    except errors.ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    manifests = o["pod_manifest_path"]
+    kubelet = KubeletSettings(
+        node_name=node_name,
+        node_ip=node_ip,
+        data_dir=Path(str(o["data_dir"])).absolute(),
+        pod_log_dir=Path(str(o["pod_log_dir"])).absolute() if o["pod_log_dir"] is not None else None,
+        pod_manifest_path=Path(str(manifests)).absolute() if manifests is not None else None,
+        port=port,
+        address=str(o["address"]),
+        cert_dir=Path(str(o["cert_dir"])).absolute() if o["cert_dir"] is not None else None,
+        cluster_dns=dns,
+        cluster_domain=str(o["cluster_domain"]),
+        node_status_update_frequency=parse_duration(str(o["node_status_update_frequency"]),
+                                                    "--node-status-update-frequency"),
+        node_status_report_frequency=parse_duration(str(o["node_status_report_frequency"]),
+                                                    "--node-status-report-frequency"),
+        node_lease_duration_seconds=lease,
+        node_lease_renew_interval=parse_duration(str(o["node_lease_renew_interval"]), "--node-lease-renew-interval"),
+        sync_frequency=parse_duration(str(o["sync_frequency"]), "--sync-frequency"),
+        static_pod_check_period=parse_duration(str(o["file_check_frequency"]), "--file-check-frequency"),
+        node=replace(NodeSettings(), max_pods=max_pods),
+    )
+    pod_cidr = str(o["pod_cidr"])
+    return AgentSettings(
+        kubelet=kubelet,
+        kubeconfig=Path(str(kc)),
+        server=str(o["server"]) or None,
+        runtime_endpoint=str(o["runtime_endpoint"]),
+        cni_conf_dir=Path(str(o["cni_conf_dir"])).absolute(),
+        pod_cidr=_cidr(pod_cidr, "--pod-cidr") if pod_cidr else None,
+        cluster_cidr=_cidr(str(o["cluster_cidr"]), "--cluster-cidr"),
+        service_cidr=_cidr(str(o["service_cidr"]), "--service-cluster-ip-range"),
+        tls_cert_file=Path(str(o["tls_cert_file"])) if o["tls_cert_file"] is not None else None,
+        tls_key_file=Path(str(o["tls_key_file"])) if o["tls_key_file"] is not None else None,
+        network="network" not in disabled,
+        proxy="proxy" not in disabled,
+    )

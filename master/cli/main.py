@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.master_cmd",
     "master.cli.store_cmd",
     "master.cli.testbed_cmd",
+    "master.cli.demo_cmd",
     "master.cli.get_cmd",
     "master.cli.apply_cmd",
     "master.cli.delete_cmd",

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -42,9 +43,10 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 import grpc.aio
+from google.protobuf.message import DecodeError
 
 from master.store import errors, grpcconv
-from master.store.etcdpb import rpc_pb2, rpc_pb2_grpc
+from master.store.etcdpb import rpc_pb2
 from master.store.metrics import GrpcMetrics
 from master.store.store import Store
 from master.store.types import EventType, WatchResponse
@@ -111,9 +113,15 @@ class _Handler:
         raise AssertionError("abort returned")
 
 
+class BadMessage(Exception):
+    """A request that is not a valid protobuf message of its type."""
+
+
 def _status(exc: Exception, service: str, method: str) -> tuple[grpc.StatusCode, str]:
     if isinstance(exc, errors.StoreError):
         return grpcconv.status_for_error(exc)
+    if isinstance(exc, BadMessage):
+        return grpc.StatusCode.INTERNAL, str(exc)
     log.exception("store: %s/%s failed", service, method)
     return grpc.StatusCode.INTERNAL, f"etcdserver: internal error: {type(exc).__name__}: {exc}"
 
@@ -123,7 +131,7 @@ def _check_size(request: Any, limit: int) -> None:
         raise errors.RequestTooLargeError()
 
 
-class KVService(_Handler, rpc_pb2_grpc.KVServicer):
+class KVService(_Handler):
     service = "etcdserverpb.KV"
 
     async def Range(
@@ -172,7 +180,7 @@ class KVService(_Handler, rpc_pb2_grpc.KVServicer):
         return await self.unary("Compact", context, call)
 
 
-class LeaseService(_Handler, rpc_pb2_grpc.LeaseServicer):
+class LeaseService(_Handler):
     service = "etcdserverpb.Lease"
 
     async def LeaseGrant(
@@ -246,7 +254,7 @@ class LeaseService(_Handler, rpc_pb2_grpc.LeaseServicer):
         return await self.unary("LeaseLeases", context, call)
 
 
-class ClusterService(_Handler, rpc_pb2_grpc.ClusterServicer):
+class ClusterService(_Handler):
     service = "etcdserverpb.Cluster"
     _FIXED = "picluster's store is a single member; use a real etcd cluster (--etcd-servers) for more"
 
@@ -274,7 +282,7 @@ class ClusterService(_Handler, rpc_pb2_grpc.ClusterServicer):
         await self.unsupported("MemberPromote", context, self._FIXED)
 
 
-class MaintenanceService(_Handler, rpc_pb2_grpc.MaintenanceServicer):
+class MaintenanceService(_Handler):
     service = "etcdserverpb.Maintenance"
 
     async def Status(
@@ -318,7 +326,7 @@ class MaintenanceService(_Handler, rpc_pb2_grpc.MaintenanceServicer):
         await self.unsupported("MoveLeader", context, "there is one member, always the leader")
 
 
-class AuthService(_Handler, rpc_pb2_grpc.AuthServicer):
+class AuthService(_Handler):
     """etcd's answers for a cluster whose auth is disabled and has no users."""
 
     service = "etcdserverpb.Auth"
@@ -394,6 +402,8 @@ class _WatchSession:
         self.out: asyncio.Queue[rpc_pb2.WatchResponse | None] = asyncio.Queue(maxsize=send_buffer)
         self.watches: dict[int, _Watch] = {}
         self._next_id = 0
+        # What broke the request side of the stream (a malformed message, a dropped client).
+        self.failure: Exception | None = None
 
     def header(self) -> rpc_pb2.ResponseHeader:
         return grpcconv.header_to_pb(self.store.header())
@@ -414,7 +424,8 @@ class _WatchSession:
             raise
         except Exception as exc:
             log.debug("store: watch stream request side failed: %s", exc)
-            await self.out.put(None)
+            self.failure = exc
+            self.end()
 
     async def create(self, creq: rpc_pb2.WatchCreateRequest) -> None:
         key = creq.key or b"\0"
@@ -528,7 +539,7 @@ class _WatchSession:
         self.out.put_nowait(None)
 
 
-class WatchService(_Handler, rpc_pb2_grpc.WatchServicer):
+class WatchService(_Handler):
     service = "etcdserverpb.Watch"
 
     def __init__(self, store: Store, metrics: GrpcMetrics | None, send_buffer: int) -> None:
@@ -552,6 +563,9 @@ class WatchService(_Handler, rpc_pb2_grpc.WatchServicer):
                 if msg is None:
                     break
                 await context.write(msg)
+            if isinstance(session.failure, BadMessage):
+                code = grpc.StatusCode.INTERNAL
+                await context.abort(code, str(session.failure))
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED
             raise
@@ -566,6 +580,78 @@ class WatchService(_Handler, rpc_pb2_grpc.WatchServicer):
             self.sessions.discard(session)
             if metrics is not None:
                 metrics.done("bidi_stream", self.service, "Watch", code)
+
+
+# ---- registration ----
+#
+# Services are registered from rpc.proto's descriptors, with requests decoded by us rather than
+# by gRPC: a malformed message then gets Go gRPC's answer (INTERNAL, "grpc: error unmarshalling
+# request: ...") instead of an UNKNOWN status and a logged traceback.
+
+
+def _decode(cls: Any, data: bytes) -> Any:
+    try:
+        return cls.FromString(data)
+    except DecodeError as exc:
+        raise BadMessage(f"grpc: error unmarshalling request: {exc}") from None
+
+
+def _serialize(message: Any) -> bytes:
+    return bytes(message.SerializeToString())
+
+
+async def _decoded(requests: AsyncIterator[bytes], cls: Any) -> AsyncIterator[Any]:
+    async for data in requests:
+        yield _decode(cls, data)
+
+
+def _unary(fn: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], cls: Any) -> Callable[..., Any]:
+    async def handle(data: bytes, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            request = _decode(cls, data)
+        except BadMessage as exc:
+            await context.abort(grpc.StatusCode.INTERNAL, str(exc))
+        return await fn(request, context)
+
+    return handle
+
+
+def _bidi(fn: Callable[..., Any], cls: Any) -> Callable[..., Any]:
+    if inspect.isasyncgenfunction(fn):
+
+        async def generate(
+            requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
+            async for response in fn(_decoded(requests, cls), context):
+                yield response
+
+        return generate
+
+    async def handle(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
+        await fn(_decoded(requests, cls), context)
+
+    return handle
+
+
+def _generic_handler(service: _Handler) -> grpc.GenericRpcHandler:
+    name = service.service.rsplit(".", 1)[1]
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    for method in rpc_pb2.DESCRIPTOR.services_by_name[name].methods:
+        fn = getattr(service, method.name)
+        cls = getattr(rpc_pb2, method.input_type.name)
+        if method.client_streaming:
+            handlers[method.name] = grpc.stream_stream_rpc_method_handler(
+                _bidi(fn, cls), request_deserializer=None, response_serializer=_serialize
+            )
+        elif method.server_streaming:  # Snapshot: refused before anything is streamed
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                _unary(fn, cls), request_deserializer=None, response_serializer=_serialize
+            )
+        else:
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                _unary(fn, cls), request_deserializer=None, response_serializer=_serialize
+            )
+    return grpc.method_handlers_generic_handler(service.service, handlers)
 
 
 class EtcdGrpcServer:
@@ -601,12 +687,15 @@ class EtcdGrpcServer:
         ]
         self._server = grpc.aio.server(options=options)
         self._watch = WatchService(store, metrics, s.watch_send_buffer)
-        rpc_pb2_grpc.add_KVServicer_to_server(KVService(store, metrics), self._server)
-        rpc_pb2_grpc.add_WatchServicer_to_server(self._watch, self._server)
-        rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(store, metrics), self._server)
-        rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(store, metrics), self._server)
-        rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(store, metrics), self._server)
-        rpc_pb2_grpc.add_AuthServicer_to_server(AuthService(store, metrics), self._server)
+        services: tuple[_Handler, ...] = (
+            KVService(store, metrics),
+            self._watch,
+            LeaseService(store, metrics),
+            ClusterService(store, metrics),
+            MaintenanceService(store, metrics),
+            AuthService(store, metrics),
+        )
+        self._server.add_generic_rpc_handlers(tuple(_generic_handler(svc) for svc in services))
         self._started = False
 
     def add_port(self, host: str, port: int) -> int:

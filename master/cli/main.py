@@ -44,6 +44,7 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.top_cmd",
     "master.cli.events_cmd",
     "master.cli.config_cmd",
+    "master.cli.agent_cmd",
 )
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "start_master",
     "wait_master_ready",
     "write_node_kubeconfig",
+    "write_node_serving_cert",
 ]
 
 SECURE_PORT = 6443
@@ -176,6 +177,19 @@ def write_node_kubeconfig(plan: Plan, tb: TestbedPaths, node: str, dest: Path) -
     with os.fdopen(fd, "w") as f:
         yaml.safe_dump(doc, f, sort_keys=False)
     tmp.replace(dest)
+
+
+def write_node_serving_cert(plan: Plan, tb: TestbedPaths, node: str, cert_dir: Path) -> None:
+    """The agent's HTTPS pair (``kubelet.crt``/``kubelet.key`` in its ``--cert-dir``), signed by
+    the cluster CA for the node's name and address, so the apiserver's log proxy trusts it."""
+    pki_dir = tb.master_dir / "pki"
+    try:
+        ca = pki.read_cert_key(pki_dir / "ca.crt", pki_dir / "ca.key")
+    except pki.PKIError as exc:
+        raise ComponentFailed(f"cannot make {node}'s serving certificate: {exc}") from exc
+    pair = pki.serving_cert(ca, node, [node, plan.ip(node)])
+    cert_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pki.write_cert_key(pair, cert_dir / "kubelet.crt", cert_dir / "kubelet.key")
 
 
 def agent_argv(pictl: tuple[str, ...], plan: Plan, node: str, paths: NodePaths, extra: list[str]) -> list[str]:

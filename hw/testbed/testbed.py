@@ -420,6 +420,8 @@ class Testbed:
         paths = self.paths.node(name)
         if not paths.kubeconfig.exists():
             control.write_node_kubeconfig(plan, self.paths, name, paths.kubeconfig)
+        if not (paths.agent_dir / "pki" / "kubelet.crt").exists():
+            control.write_node_serving_cert(plan, self.paths, name, paths.agent_dir / "pki")
         st.nodes[name].procs["agent"] = control.start_agent(self._pictl, plan, name, paths, st.agent_args)
 
     def wait_nodes_ready(self, timeout: float | None = None, *, progress: Progress = _quiet) -> None:

@@ -18,7 +18,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from master.api import apps, autoscaling, coordination, core, discovery, policy
+from master.api import (
+    apps,
+    authentication,
+    autoscaling,
+    certificates,
+    coordination,
+    core,
+    discovery,
+    policy,
+    rbac,
+)
 from master.api.meta import (
     APIGroup,
     APIGroupList,
@@ -28,6 +38,7 @@ from master.api.meta import (
     Object,
 )
 from master.api.strategy import apps as apps_strategy
+from master.api.strategy import certificates as certificates_strategy
 from master.api.strategy import config as config_strategy
 from master.api.strategy import endpoints as endpoints_strategy
 from master.api.strategy import event as event_strategy
@@ -35,6 +46,7 @@ from master.api.strategy import lease as lease_strategy
 from master.api.strategy import namespace as namespace_strategy
 from master.api.strategy import node as node_strategy
 from master.api.strategy import pod as pod_strategy
+from master.api.strategy import rbac as rbac_strategy
 from master.api.strategy import service as service_strategy
 from master.api.strategy.base import Strategy
 
@@ -297,6 +309,10 @@ def _default_resources() -> list[Resource]:
             group="", version="v1", kind="ServiceAccount", plural="serviceaccounts", singular="serviceaccount",
             namespaced=True, type=core.ServiceAccount, strategy=config_strategy.ServiceAccountStrategy(),
             short_names=("sa",),
+            subresources=(
+                Subresource(name="token", kind="TokenRequest", type=authentication.TokenRequest, verbs=("create",),
+                            group=authentication.GROUP, version="v1"),
+            ),
         ),
         Resource(
             group="", version="v1", kind="Event", plural="events", singular="event", namespaced=True,
@@ -328,6 +344,37 @@ def _default_resources() -> list[Resource]:
             group="discovery.k8s.io", version="v1", kind="EndpointSlice", plural="endpointslices",
             singular="endpointslice", namespaced=True, type=discovery.EndpointSlice,
             strategy=endpoints_strategy.EndpointSliceStrategy(),
+        ),
+        *_security_resources(),
+    ]
+
+
+def _security_resources() -> list[Resource]:
+    """RBAC and certificate signing requests (issue 8)."""
+    g = rbac.GROUP
+    return [
+        Resource(group=g, version="v1", kind="Role", plural="roles", singular="role", namespaced=True,
+                 type=rbac.Role, strategy=rbac_strategy.RoleStrategy()),
+        Resource(group=g, version="v1", kind="ClusterRole", plural="clusterroles", singular="clusterrole",
+                 namespaced=False, type=rbac.ClusterRole, strategy=rbac_strategy.ClusterRoleStrategy()),
+        Resource(group=g, version="v1", kind="RoleBinding", plural="rolebindings", singular="rolebinding",
+                 namespaced=True, type=rbac.RoleBinding, strategy=rbac_strategy.RoleBindingStrategy()),
+        Resource(group=g, version="v1", kind="ClusterRoleBinding", plural="clusterrolebindings",
+                 singular="clusterrolebinding", namespaced=False, type=rbac.ClusterRoleBinding,
+                 strategy=rbac_strategy.ClusterRoleBindingStrategy()),
+        Resource(
+            group=certificates.GROUP, version="v1", kind="CertificateSigningRequest",
+            plural="certificatesigningrequests", singular="certificatesigningrequest", namespaced=False,
+            type=certificates.CertificateSigningRequest,
+            strategy=certificates_strategy.CertificateSigningRequestStrategy(), short_names=("csr",),
+            subresources=(
+                Subresource(name="status", kind="CertificateSigningRequest",
+                            type=certificates.CertificateSigningRequest, verbs=_STATUS_VERBS,
+                            group=certificates.GROUP),
+                Subresource(name="approval", kind="CertificateSigningRequest",
+                            type=certificates.CertificateSigningRequest, verbs=_STATUS_VERBS,
+                            group=certificates.GROUP),
+            ),
         ),
     ]
 

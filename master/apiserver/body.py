@@ -19,6 +19,7 @@ from master.apiserver import errors, protobuf
 
 __all__ = [
     "PATCH_TYPES",
+    "RAW_BODY",
     "clone",
     "json_response",
     "parse_object",
@@ -29,6 +30,8 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 JSON = "application/json"
+# The bytes of a request body once read (the audit log's Request level shows them).
+RAW_BODY = web.RequestKey("raw_body", bytes)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 PATCH_TYPES = {
@@ -58,7 +61,9 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         if size > limit:
             raise errors.too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+    data = b"".join(chunks)
+    request[RAW_BODY] = data
+    return data
 
 
 def decode_json(data: bytes, what: str = "the request body") -> Any:

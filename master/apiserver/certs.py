@@ -9,6 +9,11 @@ Layout under the data dir (made on first start, reused after)::
     pki/apiserver-kubelet-client.crt/.key     client cert the apiserver shows agents (pods/log)
     pki/admin.crt, pki/admin.key              user kubernetes-admin in group system:masters
     admin.kubeconfig                          that admin, usable by pictl and kubectl
+    pki/controller-manager.crt/.key           user system:kube-controller-manager
+    pki/scheduler.crt/.key                    user system:kube-scheduler
+    controller-manager.kubeconfig,            their kubeconfigs: the in-process components use them
+    scheduler.kubeconfig                      too, so each runs with its own least-privilege role
+    pki/sa.key, pki/sa.pub                    the ServiceAccount token signing key (security.install)
 
 The serving certificate is remade when a SAN it needs is missing (a new node IP, say); the CA
 and the admin identity are never remade once they exist.
@@ -27,10 +32,21 @@ from cryptography import x509
 from master.client import kubeconfig
 from master.util import pki
 
-__all__ = ["ClusterPKI", "ensure_pki", "first_service_ip", "kubeconfig_server", "local_addresses", "serving_sans"]
+__all__ = [
+    "COMPONENT_USERS",
+    "ClusterPKI",
+    "ensure_component_kubeconfigs",
+    "ensure_pki",
+    "first_service_ip",
+    "kubeconfig_server",
+    "local_addresses",
+    "serving_sans",
+]
 
 ADMIN_USER = "kubernetes-admin"
 ADMIN_GROUP = "system:masters"
+# Component -> the user it runs as (its ClusterRole has the same name; see authz_policy).
+COMPONENT_USERS = {"controller-manager": "system:kube-controller-manager", "scheduler": "system:kube-scheduler"}
 
 
 @dataclass(frozen=True)
@@ -95,12 +111,31 @@ def _load_or(cert: Path, key: Path) -> pki.CertKey | None:
     return None
 
 
-def _write_kubeconfig(path: Path, *, server: str, ca: pki.CertKey, user: pki.CertKey) -> None:
+def _write_kubeconfig(path: Path, *, server: str, ca: pki.CertKey, user: pki.CertKey, user_name: str = ADMIN_USER,
+                      context_name: str = "picluster-admin") -> None:
     cfg = kubeconfig.build(
         server=server, ca_data=ca.cert_pem, cert_data=user.cert_pem, key_data=user.key_pem,
-        user_name=ADMIN_USER, context_name="picluster-admin",
+        user_name=user_name, context_name=context_name,
     )
     kubeconfig.write(str(path), cfg)
+
+
+def ensure_component_kubeconfigs(data_dir: Path, *, server_url: str) -> dict[str, Path]:
+    """Client certificates (made once) and kubeconfigs (rewritten with ``server_url``) of the
+    controller-manager and the scheduler; component -> kubeconfig path."""
+    d = data_dir / "pki"
+    ca = pki.read_cert_key(d / "ca.crt", d / "ca.key")
+    out: dict[str, Path] = {}
+    for component, user in COMPONENT_USERS.items():
+        pair = _load_or(d / f"{component}.crt", d / f"{component}.key")
+        if pair is None or pki.subject_identity(pair.cert)[0] != user:
+            pair = pki.client_cert(ca, user)
+            pki.write_cert_key(pair, d / f"{component}.crt", d / f"{component}.key")
+        path = data_dir / f"{component}.kubeconfig"
+        _write_kubeconfig(path, server=server_url, ca=ca, user=pair, user_name=user,
+                          context_name=f"picluster-{component}")
+        out[component] = path
+    return out
 
 
 def kubeconfig_server(bind_address: str, port: int) -> str:

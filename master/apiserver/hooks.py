@@ -7,6 +7,7 @@ transaction; it never writes on its own.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -176,4 +177,15 @@ _HOOKS: dict[str, Hooks] = {"services": ServiceHooks(), "namespaces": NamespaceH
 
 
 def hooks_for(served: Served) -> Hooks:
-    return _HOOKS.get(served.plural, _NONE)
+    return _HOOKS.get(served.plural) or _security_hooks().get(served.plural, _NONE)
+
+
+@functools.cache
+def _security_hooks() -> dict[str, Hooks]:
+    # Imported late: these modules build on ``Hooks``.
+    from master.apiserver.authz_hooks import RBACHooks
+    from master.apiserver.csr import CSRHooks
+
+    rbac = RBACHooks()
+    return {"roles": rbac, "clusterroles": rbac, "rolebindings": rbac, "clusterrolebindings": rbac,
+            "certificatesigningrequests": CSRHooks()}

@@ -30,6 +30,8 @@ MAGIC = b"k8s\x00"
 # Field kinds.
 STR, INT, BOOL, BYTES, MSG, MAP_STR, MAP_BYTES, MAP_QTY, TIME, INTSTR, QTY = (
     "str", "int", "bool", "bytes", "msg", "map_str", "map_bytes", "map_qty", "time", "intstr", "qty")
+# []byte fields, base64 in JSON (a CSR's request and certificate).
+B64 = "b64"
 
 # message -> field number -> (json name, kind, repeated, submessage)
 Field = tuple[str, str, bool, str]
@@ -103,6 +105,39 @@ SCHEMAS: dict[str, dict[int, Field]] = {
                       3: _f("orphanDependents", BOOL), 4: _f("propagationPolicy", STR),
                       5: _f("dryRun", STR, rep=True)},
     "Preconditions": {1: _f("uid", STR), 2: _f("resourceVersion", STR)},
+    # authorization.k8s.io/v1 (kubectl auth can-i), authentication.k8s.io/v1 (kubectl create token,
+    # kubectl auth whoami), certificates.k8s.io/v1 (kubectl certificate approve|deny)
+    "SelfSubjectAccessReview": {1: _f("metadata", MSG, "ObjectMeta"), 2: _f("spec", MSG, "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {1: _f("resourceAttributes", MSG, "ResourceAttributes"),
+                                    2: _f("nonResourceAttributes", MSG, "NonResourceAttributes")},
+    "SubjectAccessReview": {1: _f("metadata", MSG, "ObjectMeta"), 2: _f("spec", MSG, "SubjectAccessReviewSpec")},
+    "LocalSubjectAccessReview": {1: _f("metadata", MSG, "ObjectMeta"), 2: _f("spec", MSG, "SubjectAccessReviewSpec")},
+    "SubjectAccessReviewSpec": {1: _f("resourceAttributes", MSG, "ResourceAttributes"),
+                                2: _f("nonResourceAttributes", MSG, "NonResourceAttributes"), 3: _f("user", STR),
+                                4: _f("groups", STR, rep=True), 6: _f("uid", STR)},
+    "ResourceAttributes": {1: _f("namespace", STR), 2: _f("verb", STR), 3: _f("group", STR), 4: _f("version", STR),
+                           5: _f("resource", STR), 6: _f("subresource", STR), 7: _f("name", STR)},
+    "NonResourceAttributes": {1: _f("path", STR), 2: _f("verb", STR)},
+    "SelfSubjectRulesReview": {1: _f("metadata", MSG, "ObjectMeta"), 2: _f("spec", MSG, "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: _f("namespace", STR)},
+    "TokenRequest": {1: _f("metadata", MSG, "ObjectMeta"), 2: _f("spec", MSG, "TokenRequestSpec")},
+    "TokenRequestSpec": {1: _f("audiences", STR, rep=True), 3: _f("boundObjectRef", MSG, "BoundObjectReference"),
+                         4: _f("expirationSeconds", INT)},
+    "BoundObjectReference": {1: _f("kind", STR), 2: _f("apiVersion", STR), 3: _f("name", STR), 4: _f("uid", STR)},
+    "TokenReview": {1: _f("metadata", MSG, "ObjectMeta"), 2: _f("spec", MSG, "TokenReviewSpec")},
+    "TokenReviewSpec": {1: _f("token", STR), 2: _f("audiences", STR, rep=True)},
+    "SelfSubjectReview": {1: _f("metadata", MSG, "ObjectMeta")},
+    "CertificateSigningRequest": {1: _f("metadata", MSG, "ObjectMeta"),
+                                  2: _f("spec", MSG, "CertificateSigningRequestSpec"),
+                                  3: _f("status", MSG, "CertificateSigningRequestStatus")},
+    "CertificateSigningRequestSpec": {1: _f("request", B64), 7: _f("signerName", STR),
+                                      8: _f("expirationSeconds", INT), 5: _f("usages", STR, rep=True),
+                                      2: _f("username", STR), 3: _f("uid", STR), 4: _f("groups", STR, rep=True)},
+    "CertificateSigningRequestStatus": {1: _f("conditions", MSG, "CertificateSigningRequestCondition", rep=True),
+                                        2: _f("certificate", B64)},
+    "CertificateSigningRequestCondition": {1: _f("type", STR), 6: _f("status", STR), 2: _f("reason", STR),
+                                           3: _f("message", STR), 4: _f("lastUpdateTime", TIME),
+                                           5: _f("lastTransitionTime", TIME)},
 }
 
 # Pointer fields in Go: written only when set, so a zero value here was meant.
@@ -179,6 +214,8 @@ def _scalar(kind: str, sub: str, raw: Any) -> Any:
         return bool(raw)
     if kind == BYTES:
         return raw
+    if kind == B64:
+        return base64.b64encode(raw).decode() if isinstance(raw, bytes) else None
     if kind == MSG:
         return _message(sub, raw)
     if kind == INTSTR:

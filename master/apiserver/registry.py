@@ -79,6 +79,19 @@ class Served:
 # Served by the apiserver itself, with no stored objects of their own.
 VIRTUAL: tuple[Served, ...] = (
     Served("", "v1", "Binding", "bindings", "binding", True, verbs=("create",), stored=False),
+    # Reviews (issue 8): a create answers with the status filled in (authn_reviews, authz_reviews).
+    Served("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", False,
+           verbs=("create",), stored=False),
+    Served("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", False,
+           verbs=("create",), stored=False),
+    Served("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview",
+           False, verbs=("create",), stored=False),
+    Served("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+           "selfsubjectaccessreview", False, verbs=("create",), stored=False),
+    Served("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+           "selfsubjectrulesreview", False, verbs=("create",), stored=False),
+    Served("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews",
+           "localsubjectaccessreview", True, verbs=("create",), stored=False),
 )
 
 

@@ -2,12 +2,15 @@
 
 Every request goes through the same steps, as in kube-apiserver::
 
-    metrics/errors -> authenticate -> authorize -> route: non-resource | resource verb
+    metrics/errors/audit -> authenticate -> impersonate -> authorize -> route: non-resource | resource verb
                                                           (admit -> validate -> store inside the verb)
 
 The error step turns an ``ApiError`` into its Status and anything unexpected into a generic 500
-Status (the traceback goes to the log, never on the wire). The unauthenticated paths are the
-health checks and /version, as in Kubernetes with anonymous auth limited to them.
+Status (the traceback goes to the log, never on the wire), and writes the request's audit event
+(``audit``) once its code is known. Bad credentials are 401; a request without any is the
+anonymous user, which the authorizers allow only the health checks, /version and
+kube-public/cluster-info by default (anything else: 401); an authenticated user that is not
+allowed gets 403. The health checks and /version skip authentication altogether.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from master.apiserver import authn, authz, body, discovery, errors, openapi
+from master.apiserver import audit, authn, authn_impersonation, authz, body, discovery, errors, openapi
 from master.apiserver.admission import AdmissionPlugin, default_plugins
 from master.apiserver.allocator import Allocators
 from master.apiserver.certs import ClusterPKI
@@ -51,6 +54,9 @@ class RequestState:
     info: RequestInfo
     user: authn.UserInfo = authn.ANONYMOUS
     resource_label: str = ""
+    # Set when the request impersonates: who really sent it.
+    impersonator: authn.UserInfo | None = None
+    record: audit.Record | None = None
 
 
 STATE = web.RequestKey("state", RequestState)
@@ -67,6 +73,11 @@ class ApiServer:
     admission: list[AdmissionPlugin] = field(default_factory=default_plugins)
     transformers: dict[str, Transformer] = field(default_factory=dict)
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    # Issue 8 (``security.install`` fills them): bearer tokens for TokenReview, the
+    # ServiceAccount token issuer for TokenRequest, the audit log.
+    bearer: authn.BearerAuthenticator | None = None
+    token_issuer: Any = None
+    auditor: audit.Auditor | None = None
 
     def __post_init__(self) -> None:
         self.storages: dict[str, ResourceStorage] = {}
@@ -111,6 +122,8 @@ class ApiServer:
 
     async def stop(self) -> None:
         self.ready = False
+        if self.auditor is not None:
+            self.auditor.close()
         for cache in self.caches.values():
             await cache.stop()
         for task in list(self.background):
@@ -153,7 +166,11 @@ class ApiServer:
         info = parse_request_info(request.method, request.path, dict(request.query))
         state = RequestState(info, resource_label=info.resource + (f"/{info.subresource}" if info.subresource else ""))
         request[STATE] = state
+        if self.auditor is not None:
+            state.record = audit.Record(info, request.path_qs, request.remote or "",
+                                        request.headers.get("User-Agent", ""), time.time())
         code = 500
+        resp: web.StreamResponse | None = None
         try:
             resp = await handler(request)
             code = resp.status
@@ -176,6 +193,10 @@ class ApiServer:
             log.exception("apiserver: internal error serving %s %s", request.method, request.path)
             return self._status_response(errors.internal_error().body)
         finally:
+            if self.auditor is not None and state.record is not None:
+                response_body = resp.body if isinstance(resp, web.Response) and isinstance(resp.body, bytes) else None
+                self.auditor.complete(state.record, code, now=time.time(), request_body=request.get(body.RAW_BODY),
+                                      response_body=response_body)
             if state.info.is_resource:
                 verb = state.info.verb.upper()
                 self.metrics.requests.labels(verb, state.resource_label, str(code)).inc()
@@ -191,13 +212,40 @@ class ApiServer:
         state = request[STATE]
         if request.path in PUBLIC_PATHS:
             return await handler(request)
-        state.user = authn.authenticate(self.authenticators, request)
-        if not state.user.authenticated:
+        outcome = await authn.authenticate(self.authenticators, request)
+        if isinstance(outcome, authn.Denied):
+            log.info("apiserver: 401 for %s %s from %s: %s", request.method, request.path, request.remote,
+                     outcome.reason)
             raise errors.unauthorized()
-        decision, reason = authz.authorize(self.authorizers, authz.Attributes(state.user, state.info))
+        user = outcome
+        if not self.settings.anonymous_auth and not user.authenticated:
+            raise errors.unauthorized()
+        record = state.record
+        if record is not None:
+            record.user = user
+        if authn_impersonation.requested(request):
+            if not user.authenticated:
+                raise errors.unauthorized()
+            state.impersonator = user
+            user = authn_impersonation.impersonate(request, user, self.allowed)
+            if record is not None:
+                record.impersonated = user
+        state.user = user
+        decision, reason = authz.authorize(self.authorizers, authz.Attributes(user, state.info))
+        if record is not None and self.auditor is not None:
+            record.decision = "allow" if decision is authz.Decision.ALLOW else "forbid"
+            record.reason = reason
+            self.auditor.begin(record)
         if decision is not authz.Decision.ALLOW:
-            raise errors.forbidden(_forbidden_message(state.user, state.info, reason))
+            if not user.authenticated:
+                raise errors.unauthorized()
+            raise errors.forbidden(_forbidden_message(user, state.info, reason))
         return await handler(request)
+
+    def allowed(self, user: authn.UserInfo, info: RequestInfo) -> bool:
+        """Whether ``user`` may do what ``info`` describes (impersonation, reviews, CSR approval)."""
+        decision, _ = authz.authorize(self.authorizers, authz.Attributes(user, info))
+        return decision is authz.Decision.ALLOW
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         state = request[STATE]

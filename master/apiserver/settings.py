@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from master.apiserver.audit import AuditSettings
 from master.util.clock import Clock, RealClock
 
 __all__ = ["ApiServerSettings", "parse_node_port_range", "parse_service_cidr"]
@@ -58,3 +59,15 @@ class ApiServerSettings:
     kubelet_port: int = 10250
     kubelet_timeout: float = 10.0
     clock: Clock = field(default_factory=RealClock)
+    # Security (issue 8): authentication, authorization, admission, encryption at rest, audit.
+    authorization_modes: tuple[str, ...] = ("Node", "RBAC")
+    anonymous_auth: bool = True
+    enable_admission_plugins: tuple[str, ...] = ()
+    disable_admission_plugins: tuple[str, ...] = ()
+    token_auth_file: Path | None = None
+    # Empty: <data dir>/pki/sa.key, made on first start (its public half always verifies).
+    service_account_signing_key_file: Path | None = None
+    service_account_key_files: tuple[Path, ...] = ()
+    service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    encryption_provider_config: Path | None = None
+    audit: AuditSettings = field(default_factory=AuditSettings)

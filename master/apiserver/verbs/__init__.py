@@ -40,6 +40,15 @@ async def dispatch(
             raise _not_supported(served, verb)
         obj_name = await _binding_name(call)
         return await subresources.binding(call, obj_name)
+    if not served.stored:
+        if verb != "create" or info.name or sub:
+            raise _not_supported(served, verb)
+        from master.apiserver.authn_reviews import review as authn_review
+        from master.apiserver.authz_reviews import review as authz_review
+
+        if served.group == "authentication.k8s.io":
+            return await authn_review(call)
+        return await authz_review(call)
     if sub:
         return await _subresource(call, sub)
     if verb not in served.verbs:
@@ -83,12 +92,16 @@ async def _subresource(call: Call, sub: str) -> web.StreamResponse:
     _, verbs = served.subresources[sub]
     if verb not in verbs:
         raise _not_supported(served, verb, sub)
-    if sub == "status":
+    if sub in ("status", "approval"):
         if verb == "get":
             return await read.get(call)
         if verb == "update":
-            return await write.update(call, subresource="status")
-        return await write.patch(call, subresource="status")
+            return await write.update(call, subresource=sub)
+        return await write.patch(call, subresource=sub)
+    if sub == "token":
+        from master.apiserver.authn_reviews import token_request
+
+        return await token_request(call)
     if sub == "scale":
         if verb == "get":
             return await subresources.scale_get(call)

@@ -90,7 +90,8 @@ async def delete_object(call: Call, current: dict[str, Any], opts: dict[str, Any
                               f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
                               f"ResourceVersion in object meta: {meta.get('resourceVersion')}")
     await admission.admit(call.server, admission.Attributes("DELETE", call.served, call.namespace, meta["name"],
-                                                            current, current, call.user, call.dry_run))
+                                                            current, current, call.user, call.dry_run,
+                                                            call.info.subresource))
     new = {**current, "metadata": dict(meta)}
     new_meta = new["metadata"]
     finalizers = list(new_meta.get("finalizers") or [])

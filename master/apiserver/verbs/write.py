@@ -152,8 +152,15 @@ async def write_update(
     expected = _rv_of(new) or int(current["metadata"]["resourceVersion"])
     if expected != int(current["metadata"]["resourceVersion"]):
         raise errors.conflict(call.served.plural, call.name, call.served.group)
-    if subresource == "status":
+    if subresource in ("status", "approval"):
         new = rules.prepare_status_update(new, current)
+        if subresource == "approval":
+            from master.apiserver import csr
+
+            new = csr.approval_only(new, current)
+        attrs = admission.Attributes("UPDATE", call.served, call.namespace, call.name, new, current,
+                                     call.user, call.dry_run, subresource)
+        new = await admission.admit(call.server, attrs)
         causes = rules.validate_status_update(new, current)
     else:
         new = rules.prepare_update(new, current)

@@ -167,8 +167,9 @@ async def test_discovery_legacy_and_aggregated(apiserver: Api) -> None:
     names = {r["name"] for r in doc["resources"]}
     assert {"pods", "pods/status", "pods/log", "pods/binding", "pods/eviction", "namespaces/finalize"} <= names
     code, groups = await apiserver.get("/apis")
-    assert code == 200 and {g["name"] for g in groups["groups"]} == {"apps", "coordination.k8s.io",
-                                                                    "discovery.k8s.io"}
+    assert code == 200 and {g["name"] for g in groups["groups"]} == {
+        "apps", "coordination.k8s.io", "discovery.k8s.io", "rbac.authorization.k8s.io", "certificates.k8s.io",
+        "authentication.k8s.io", "authorization.k8s.io"}
     accept = {"Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"}
     code, agg = await apiserver.get("/apis", headers=accept)
     assert code == 200 and agg["kind"] == "APIGroupDiscoveryList"

@@ -50,7 +50,7 @@ class Manager:
 
 @pytest.fixture
 def apiserver_only(tmp_path: Path) -> Iterator[MasterProcess]:
-    m = start_master(tmp_path / "api", "--components", "apiserver", "--store-backend", "memory")
+    m = start_master(tmp_path / "api", "--store-backend", "memory", components="apiserver")
     try:
         yield m
     finally:

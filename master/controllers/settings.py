@@ -57,6 +57,12 @@ class ControllerManagerSettings:
     orphaned_pod_quarantine: float = 40.0
 
     max_endpoints_per_slice: int = 100
+
+    # csrsigning: the CA that signs agents' certificates (PEM files; empty: none, unless the
+    # apiserver runs in the same process, whose pki/ca.crt and ca.key are used), and for how long.
+    cluster_signing_cert_file: str = ""
+    cluster_signing_key_file: str = ""
+    cluster_signing_duration: float = 365 * 24 * 3600.0
     # How often a terminating namespace whose contents are still going away is looked at again.
     namespace_recheck_period: float = 1.0
 

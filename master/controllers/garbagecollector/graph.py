@@ -115,8 +115,9 @@ class Graph:
             owner.dependents.add(uid)
         node.owners = list(m.owner_references)
         for ref in node.owners:
+            # A virtual owner is verified first (its absence then brings its dependents here).
             owner = self.nodes.get(ref.uid)
-            if owner is None or owner.virtual or owner.deleting_dependents or ref.uid in self.absent:
+            if ref.uid in self.absent or (owner is not None and owner.deleting_dependents):
                 work.delete.add(uid)
         node.deleting = bool(m.deletion_timestamp)
         was_foreground = node.deleting_dependents

@@ -290,6 +290,16 @@ class Harness:
             if inf.cls is type(obj) and inf.namespace in (None, obj.metadata.namespace):
                 inf._apply(WatchEvent(event, obj))
 
+    def snapshot(self) -> list[tuple[meta.Object, bytes]]:
+        """Every cached object with its encoding now (see ``assert_untouched``)."""
+        return [(o, codec.encode(o)) for inf in self.ctx.informers.informers for o in inf.cache.list()]
+
+    @staticmethod
+    def assert_untouched(snap: list[tuple[meta.Object, bytes]]) -> None:
+        """STYLE rule 6: controllers never change an object that came out of a cache."""
+        for obj, before in snap:
+            assert codec.encode(obj) == before, f"{obj.kind} {obj.metadata.name} was mutated in the cache"
+
     def sync_caches(self) -> None:
         """Make every informer cache equal the API's objects (handlers fire for the differences)."""
         for inf in self.ctx.informers.informers:

@@ -125,6 +125,7 @@ class AppState:
     desired: int = 0
     replicas: int = 0  # pods of every version that are not terminating
     pods: int = 0  # the app's pods, terminating ones included
+    terminating: int = 0
     updated: int = 0
     ready: int = 0
     endpoints: int = 0
@@ -139,11 +140,11 @@ class AppState:
 
     @property
     def done(self) -> bool:
-        settled = self.replicas == self.pods == self.updated == self.ready == self.desired
+        settled = self.replicas == self.pods == self.updated == self.ready == self.desired and not self.terminating
         return self.current and self.desired > 0 and settled and 0 < self.serving == len(self.answers)
 
     def line(self) -> str:
-        gone = f", {self.pods - self.replicas} terminating" if self.pods > self.replicas else ""
+        gone = f", {self.terminating} terminating" if self.terminating else ""
         return (f"pods ready {self.ready}/{self.desired} (updated {self.updated}{gone}), endpoints {self.endpoints}, "
                 f"NodePort {self.node_port} answers on {self.serving}/{len(self.answers)} nodes")
 
@@ -187,6 +188,7 @@ def observe(tb: Testbed, namespace: str = "default", name: str = APP_NAME) -> Ap
         desired=int(spec.get("replicas", 0) or 0),
         replicas=int(status.get("replicas", 0) or 0),
         pods=len(pods.get("items") or []),
+        terminating=sum(1 for p in pods.get("items") or [] if (p.get("metadata") or {}).get("deletionTimestamp")),
         updated=int(status.get("updatedReplicas", 0) or 0),
         ready=int(status.get("readyReplicas", 0) or 0),
         endpoints=ready_eps,
@@ -220,24 +222,30 @@ def _bring_up(tb: Testbed, nodes: int, master_args: Sequence[str], agent_args: S
         report(f"reusing testbed {tb.name} ({len(tb.nodes)} nodes)")
     for comp, why in tb.state.unavailable.items():
         raise CLIError(f"the demo needs the {comp}, but {why}")  # the first one is enough
-    _revive(tb, report)
-    tb.wait_nodes_ready(progress=report)
+    if _revive(tb, report):
+        tb.wait_nodes_ready(progress=report)
 
 
-def _revive(tb: Testbed, report: Callable[[str], None]) -> None:
-    """Undo what a fault left behind (power, LAN, stopped processes), master first."""
+def _revive(tb: Testbed, report: Callable[[str], None]) -> bool:
+    """Undo what a fault left behind (power, LAN, stopped processes), master first; True when
+    something needed it."""
+    acted = False
     for row in tb.status():
         if not row.powered:
             report(f"{row.name}: powering on")
             tb.power_on(row.name)
+            acted = True
         if not row.lan_connected:
             report(f"{row.name}: reconnecting to the LAN")
             tb.set_connected(row.name, True)
+            acted = True
         if row.powered:
             for comp in row.components:
                 if not comp.running and not comp.note:
                     report(f"{row.name}: starting {comp.component}")
                     tb.start_component(row.name, comp.component)
+                    acted = True
+    return acted
 
 
 def _pictl(tb: Testbed, args: Sequence[str], *, input: str | None = None) -> subprocess.CompletedProcess[str]:

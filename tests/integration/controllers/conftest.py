@@ -69,37 +69,54 @@ async def scheduler(client: ApiClient) -> AsyncIterator[Scheduler]:
         await informers.stop()
 
 
-StartManager = Callable[..., Awaitable[ControllerManager]]
-
-
-@pytest.fixture
-async def start_manager(client: ApiClient) -> AsyncIterator[StartManager]:
+class StartManager:
     """``await start_manager(controllers=("replicaset",), node_monitor_grace_period=2)``: a running
-    ControllerManager (no leader election unless ``leader_elect=True``), active on return."""
-    running: list[asyncio.Task[None]] = []
+    ControllerManager (no leader election unless ``leader_elect=True``), active on return unless
+    ``wait=False``; ``await start_manager.stop(m)`` cancels one (a leader releases its lease)."""
 
-    async def start(*, api: ApiClient | None = None, leader_elect: bool = False, wait: bool = True,
-                    identity: str = "", **overrides: Any) -> ControllerManager:
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def __call__(self, *, api: ApiClient | None = None, leader_elect: bool = False, wait: bool = True,
+                       identity: str = "", **overrides: Any) -> ControllerManager:
         if "controllers" in overrides and isinstance(overrides["controllers"], str):
             overrides["controllers"] = (overrides["controllers"],)
         settings = dataclasses.replace(FAST, **overrides)
         manager = ControllerManager(
-            api or client, settings,
+            api or self.client, settings,
             leader_election=LeaderElection(enabled=leader_elect, settings=FAST_ELECTION),
             identity=identity, informer_settings=FAST_INFORMER,
         )
-        running.append(asyncio.create_task(manager.run()))
+        self.tasks[id(manager)] = asyncio.create_task(manager.run())
         if wait:
             async with asyncio.timeout(20):
                 await manager.wait_active()
         return manager
 
-    yield start
-    for task in running:
-        task.cancel()
-    for task in running:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async def stop(self, manager: ControllerManager) -> None:
+        task = self.tasks.pop(id(manager), None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def stop_all(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        for task in self.tasks.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
+
+
+@pytest.fixture
+async def start_manager(client: ApiClient) -> AsyncIterator[StartManager]:
+    runner = StartManager(client)
+    try:
+        yield runner
+    finally:
+        await runner.stop_all()
 
 
 def container(image: str = "busybox", **kw: Any) -> core.Container:

@@ -3,6 +3,7 @@ leads; kill -9 the leader and the other takes over (and serves its metrics on it
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -17,9 +18,10 @@ import pytest
 from master.api import apps, coordination, core, meta
 from master.client import errors, kubeconfig
 from master.client.rest import ApiClient
+from master.controllers.manager import ControllerManager
 from tests.fixtures.apiserver import PICTL, ROOT, MasterProcess, start_master
 from tests.fixtures.ports import free_port
-from tests.integration.controllers.conftest import template, wait_for
+from tests.integration.controllers.conftest import StartManager, template, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +129,23 @@ async def test_leader_handover_when_the_leader_is_killed(apiserver_only: MasterP
         for m in managers:
             m.stop()
 
+
+
+
+async def test_in_process_managers_one_active_and_release_on_stop(
+    client: ApiClient, start_manager: StartManager
+) -> None:
+    a = await start_manager(controllers=("serviceaccount",), leader_elect=True, identity="a")
+    b = await start_manager(controllers=("serviceaccount",), leader_elect=True, identity="b", wait=False)
+    await asyncio.sleep(1.0)  # several retry periods: b must stay a follower
+    assert a.is_active() and not b.is_active()
+    assert (await holder(client))[0] == "a"  # type: ignore[index]
+    assert a.elector is not None and a.elector.is_leader()
+    await start_manager.stop(a)
+    await wait_for(lambda: _active(b))
+    h = await holder(client)
+    assert h is not None and h[0] == "b" and h[1] == 1
+
+
+async def _active(m: ControllerManager) -> bool:
+    return m.is_active()

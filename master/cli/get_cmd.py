@@ -329,10 +329,13 @@ async def _watch(s: session.Session, req: _Request, *, list_first: bool) -> int:
     table = req.fmt.is_table
     widths: list[int] = []
     header_done = opts.no_headers
+    # Only a watch's first Table event carries the column definitions (as the list does).
+    columns: list[Any] = []
     while True:
         listed = await s.rest.list(q.resource, q.namespace, label_selector=req.label_selector,
                                    field_selector=field_selector, table=table)
         rv = str((listed.get("metadata") or {}).get("resourceVersion", ""))
+        columns = listed.get("columnDefinitions") or columns
         if list_first and table:
             rows = table_rows(listed, opts)
             if rows:
@@ -354,6 +357,9 @@ async def _watch(s: session.Session, req: _Request, *, list_first: bool) -> int:
                 if not table:
                     _print_watched(out, req, q, output.with_type(q.resource, obj))
                     continue
+                if obj.get("columnDefinitions"):
+                    columns = obj["columnDefinitions"]
+                obj = {**obj, "columnDefinitions": columns}
                 rows = table_rows(obj, opts)
                 if rows and not header_done:
                     widths = _columns_of(out.table([table_header(obj, opts), rows[0]]))

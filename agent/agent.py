@@ -44,10 +44,10 @@ from master.api.core import Node, Service
 from master.api.discovery import EndpointSlice
 from master.client import kubeconfig
 from master.client.config import ClientConfig
-from master.client.informer import Informer, SharedInformerFactory
+from master.client.informer import Informer, InformerSettings, SharedInformerFactory
 from master.client.rest import ApiClient
 
-__all__ = ["Agent", "AgentSettings", "lan_device"]
+__all__ = ["Agent", "AgentSettings", "lan_device", "limit_malloc_arenas"]
 
 log = logging.getLogger("picluster.agent")
 
@@ -67,6 +67,22 @@ class AgentSettings:
     network: bool = True
     proxy: bool = True
     client: ClientConfig | None = None  # tests pass one instead of a kubeconfig
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's per-thread malloc arenas (gRPC and to_thread workers each get one): on a
+    Pi that is tens of MB of RSS for nothing. No-op without glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        return
 
 
 def lan_device(node_ip: str) -> str | None:
@@ -122,7 +138,8 @@ class NetworkSync:
                     listener(cidr)
         changes = await asyncio.to_thread(self.net.sync_routes, nodes)
         for route in changes.added + changes.replaced:
-            log.info("route %s via %s%s", route.dst, route.gateway or "", f" dev {route.dev}" if route.dev else "")
+            log.info("route %s%s%s", route.dst, f" via {route.gateway}" if route.gateway else "",
+                     f" dev {route.dev}" if route.dev else "")
         for route in changes.removed:
             log.info("route %s removed", route.dst)
         for route, err in changes.errors:
@@ -176,7 +193,8 @@ class Agent:
         self.runtime = ContainerdRuntime(s.runtime_endpoint, metrics=RuntimeMetrics(self.registry))
         board = LinuxBoard(k.data_dir)
         self.registry.register(BoardCollector(board))
-        self.informers = SharedInformerFactory(self.api)
+        # Reconnect within seconds once the master is back (client-go waits up to 30 s).
+        self.informers = SharedInformerFactory(self.api, settings=InformerSettings(backoff_max=5.0))
         services: Informer[Service] = self.informers.informer(Service)
         kubelet_holder: list[Kubelet] = []
 

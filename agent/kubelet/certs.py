@@ -16,8 +16,6 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from master.util import pki
-
 __all__ = ["ServingIdentity", "serving_context"]
 
 CERT_NAME = "kubelet.crt"
@@ -40,10 +38,13 @@ def _ensure_pair(cert_dir: Path, node_name: str, node_ip: str) -> ServingIdentit
     marker = cert_dir / ".self-signed"
     if cert.exists() and key.exists():
         try:
-            pki.read_cert_key(cert, key)
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(cert), str(key))
             return ServingIdentity(cert, key, self_signed=marker.exists())
-        except pki.PKIError:
+        except (ssl.SSLError, OSError):
             pass
+    # Only here does the agent need cryptography (several MB of RSS on a Pi).
+    from master.util import pki
+
     ca = pki.create_ca(f"{node_name}-ca")
     leaf = pki.serving_cert(ca, node_name, [node_name, node_ip, "localhost", "127.0.0.1"])
     cert_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

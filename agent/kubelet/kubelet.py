@@ -26,6 +26,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -349,6 +350,8 @@ class Kubelet:
         s = self.settings
         await self._wait_runtime()
         await self.server.start()
+        if self.server.port != s.port:
+            self.node_status.settings = replace(self.node_status.settings, port=self.server.port)
         self._step(f"kubelet: serving HTTPS on {s.address}:{self.server.port} (/containerLogs, /metrics, /healthz)")
         node = await self.node_status.register()
         self.lease.observe_node(node)

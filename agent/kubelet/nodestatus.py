@@ -99,6 +99,13 @@ class NodeStatusManager:
     def name(self) -> str:
         return self.settings.node_name
 
+    @property
+    def ready(self) -> bool:
+        node = self.node
+        if node is None:
+            return False
+        return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions)
+
     # -- registration ---------------------------------------------------------------------
 
     async def register(self) -> Node:
@@ -260,6 +267,10 @@ class NodeStatusManager:
                 await self.update()
                 delay = self.settings.api_retry_initial
                 wait = self.settings.node_status_update_frequency
+                if not self.ready:
+                    # Not Ready yet (containerd may pick up the CNI config any moment): look
+                    # again soon; a write only happens when something changed.
+                    wait = min(wait, 1.0)
             except errors.ClientError as exc:
                 if self._metrics is not None:
                     self._metrics.node_status_updates.labels("error").inc()

@@ -64,9 +64,7 @@ class Prober:
         self._rt = runtime
         self._user_agent = user_agent
         self._session: Any = None
-        self._ssl = ssl.create_default_context()
-        self._ssl.check_hostname = False
-        self._ssl.verify_mode = ssl.CERT_NONE
+        self._ssl: ssl.SSLContext | None = None
 
     async def close(self) -> None:
         if self._session is not None:
@@ -99,6 +97,13 @@ class Prober:
         if r.exit_code == 0:
             return Outcome(Result.SUCCESS, output)
         return Outcome(Result.FAILURE, output or f"command {cmd!r} exited with {r.exit_code}")
+
+    def _insecure_ssl(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self._ssl.check_hostname = False
+            self._ssl.verify_mode = ssl.CERT_NONE
+        return self._ssl
 
     def _session_for(self) -> Any:
         if self._session is None:
@@ -134,7 +139,7 @@ class Prober:
                 url,
                 headers=headers,
                 allow_redirects=False,
-                ssl=self._ssl if scheme == "https" else None,
+                ssl=self._insecure_ssl() if scheme == "https" else None,
                 timeout=aiohttp.ClientTimeout(total=_timeout(probe)),
             ) as resp:
                 body = await resp.content.read(_MAX_OUTPUT)

@@ -25,14 +25,13 @@ import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
-from cryptography import x509
 from prometheus_client import CollectorRegistry
 
 from agent.kubelet.logs import LogOptions
 from master.util.metrics import metrics_handler
-from master.util.pki import subject_identity
 
 __all__ = ["LogRequest", "LogStream", "NotFoundError", "Server", "ServerSettings"]
 
@@ -63,6 +62,18 @@ class ServerSettings:
     address: str = "0.0.0.0"
     port: int = 10250
     require_client_cert: bool = True
+
+
+def _identity(cert: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """(CN, Os) of a peer certificate as ``SSLObject.getpeercert()`` returns it."""
+    user, groups = "", []
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName" and not user:
+                user = value
+            elif key == "organizationName":
+                groups.append(value)
+    return user, tuple(groups)
 
 
 def _bool(request: web.Request, name: str) -> bool:
@@ -116,15 +127,13 @@ class Server:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.address, self.settings.port, ssl_context=self._ssl,
-                           shutdown_timeout=1.0)
+        site = web.TCPSite(self._runner, self.settings.address, self.settings.port, ssl_context=self._ssl)
         await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        addresses = self._runner.addresses
+        if addresses:
+            self.port = int(addresses[0][1])
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -138,10 +147,11 @@ class Server:
             return
         transport = request.transport
         sslobj = transport.get_extra_info("ssl_object") if transport is not None else None
-        der = sslobj.getpeercert(binary_form=True) if isinstance(sslobj, ssl.SSLObject) else None
-        if not der:
+        # With verification on, getpeercert() has the subject of a certificate the CA signed.
+        cert = sslobj.getpeercert() if isinstance(sslobj, ssl.SSLObject) else None
+        if not cert:
             raise web.HTTPUnauthorized(text="Unauthorized: a client certificate signed by the cluster CA is required\n")
-        user, groups = subject_identity(x509.load_der_x509_certificate(der))
+        user, groups = _identity(cert)
         if user not in ALLOWED_USERS and not ALLOWED_GROUPS.intersection(groups):
             raise web.HTTPForbidden(text=f"Forbidden (user={user}, verb=get, resource=nodes, subresource=proxy)\n")
 

@@ -64,9 +64,10 @@ def _default_ip() -> str:
 
 async def run_agent(settings: object, *, stop: asyncio.Event | None = None) -> None:
     """Start the agent, wait for ``stop`` (or SIGTERM/SIGINT), stop it."""
-    from agent.agent import Agent, AgentSettings
+    from agent.agent import Agent, AgentSettings, limit_malloc_arenas
 
     assert isinstance(settings, AgentSettings)
+    limit_malloc_arenas()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

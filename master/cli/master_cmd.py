@@ -4,8 +4,10 @@ Components start in order and stop in reverse; each is an object with ``name``, 
 ``stop()``. ``COMPONENTS`` lists them with the ``--components`` name that enables each: the
 embedded store (unless ``--etcd-servers`` names an external etcd) and the apiserver
 ("apiserver"), the controller-manager, the scheduler. Components that are clients of the
-apiserver use its admin kubeconfig when it runs in this process, else ``--kubeconfig``; their
-metrics go to the apiserver's /metrics, else to a ``--metrics-bind-address`` listener.
+apiserver use their own identities when it runs in this process (``<data dir>/controller-manager
+.kubeconfig`` as system:kube-controller-manager, ``scheduler.kubeconfig`` as system:kube-scheduler,
+each with its least-privilege role), else ``--kubeconfig``; their metrics go to the apiserver's
+/metrics, else to a ``--metrics-bind-address`` listener.
 Every start-up step logs one line; SIGTERM and Ctrl-C shut down cleanly.
 """
 
@@ -68,6 +70,21 @@ class MasterOptions:
     scheduler_config: Path | None = None
     # The controller-manager's flags (--controllers, --node-monitor-period ...).
     controller_manager: ControllerManagerSettings = field(default_factory=ControllerManagerSettings)
+    # The apiserver's security flags (issue 8).
+    authorization_mode: str = "Node,RBAC"
+    anonymous_auth: bool = True
+    enable_admission_plugins: tuple[str, ...] = ()
+    disable_admission_plugins: tuple[str, ...] = ()
+    token_auth_file: Path | None = None
+    service_account_key_files: tuple[Path, ...] = ()
+    service_account_signing_key_file: Path | None = None
+    service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    encryption_provider_config: Path | None = None
+    audit_log_path: str = ""
+    audit_log_maxage: int = 0
+    audit_log_maxbackup: int = 0
+    audit_log_maxsize: int = 0
+    audit_policy_file: Path | None = None
 
 
 KNOWN_COMPONENTS = ("apiserver", "controller-manager", "scheduler")
@@ -85,11 +102,16 @@ class _Context:
         # Set by the apiserver component when it runs in this process.
         self.kubeconfig: Path | None = None
         self.metrics_registry: Any = None
+        # component -> its own kubeconfig (system:kube-controller-manager, system:kube-scheduler)
+        self.component_kubeconfigs: dict[str, Path] = {}
 
-    def client_config(self) -> Any:
-        """The ``ClientConfig`` of the in-process apiserver's admin, else of ``--kubeconfig``."""
+    def client_config(self, component: str = "") -> Any:
+        """The ``ClientConfig`` of ``component``'s own identity when the apiserver runs in this
+        process (the admin's without a component), else of ``--kubeconfig``."""
         from master.client import kubeconfig
 
+        if component in self.component_kubeconfigs:
+            return kubeconfig.load_client_config(str(self.component_kubeconfigs[component]))
         if self.kubeconfig is not None:
             return kubeconfig.load_client_config(str(self.kubeconfig))
         return kubeconfig.load_client_config(self.options.kubeconfig or None)
@@ -186,10 +208,12 @@ class ApiServerComponentAdapter:
             advertise_address=o.advertise_address,
             service_cidr=parse_service_cidr(o.service_cluster_ip_range),
             node_port_range=parse_node_port_range(o.service_node_port_range),
+            **_security_settings(o),
         )
         self.inner = ApiServerComponent(settings, self.ctx.client, self.ctx.step)
         await self.inner.start()
         self.ctx.kubeconfig = self.inner.pki.kubeconfig
+        self.ctx.component_kubeconfigs = dict(self.inner.component_kubeconfigs)
         self.ctx.metrics_registry = self.inner.server.metrics.registry
 
     async def stop(self) -> None:
@@ -236,8 +260,14 @@ class ControllerManagerComponentAdapter:
         from master.controllers.component import ControllerManagerComponent
 
         o = self.ctx.options
+        settings = o.controller_manager
+        if not settings.cluster_signing_cert_file and "apiserver" in o.components:
+            import dataclasses
+
+            settings = dataclasses.replace(settings, cluster_signing_cert_file=str(o.data_dir / "pki" / "ca.crt"),
+                                           cluster_signing_key_file=str(o.data_dir / "pki" / "ca.key"))
         self.inner = ControllerManagerComponent(
-            self.ctx.client_config(), o.controller_manager, leader_elect=o.leader_elect,
+            self.ctx.client_config("controller-manager"), settings, leader_elect=o.leader_elect,
             leader_election=self.ctx.leader_election(), registry=self.ctx.metrics_registry, step=self.ctx.step,
         )
         await self.inner.start()
@@ -262,7 +292,7 @@ class SchedulerComponentAdapter:
             config_file=o.scheduler_config, leader_elect=o.leader_elect, leader_election=self.ctx.leader_election()
         )
         self.inner = SchedulerComponent(
-            self.ctx.client_config(), options, registry=self.ctx.metrics_registry, step=self.ctx.step
+            self.ctx.client_config("scheduler"), options, registry=self.ctx.metrics_registry, step=self.ctx.step
         )
         await self.inner.start()
 
@@ -283,6 +313,46 @@ COMPONENTS: list[tuple[str | Callable[[MasterOptions], bool], Callable[[_Context
     ("controller-manager", ControllerManagerComponentAdapter),
     ("scheduler", SchedulerComponentAdapter),
 ]
+
+
+def _security_settings(o: MasterOptions) -> dict[str, Any]:
+    """The ApiServerSettings fields of the security flags."""
+    from master.apiserver.audit import AuditSettings
+    from master.apiserver.authz import parse_modes
+
+    return {
+        "authorization_modes": parse_modes(o.authorization_mode), "anonymous_auth": o.anonymous_auth,
+        "enable_admission_plugins": o.enable_admission_plugins,
+        "disable_admission_plugins": o.disable_admission_plugins,
+        "token_auth_file": o.token_auth_file,
+        "service_account_key_files": o.service_account_key_files,
+        "service_account_signing_key_file": o.service_account_signing_key_file,
+        "service_account_issuer": o.service_account_issuer,
+        "encryption_provider_config": o.encryption_provider_config,
+        "audit": AuditSettings(path=o.audit_log_path, max_age_days=o.audit_log_maxage,
+                               max_backups=o.audit_log_maxbackup, max_size_mb=o.audit_log_maxsize,
+                               policy_file=o.audit_policy_file),
+    }
+
+
+def _validate_security(o: MasterOptions) -> None:
+    """Read every security file once so a bad one fails before anything starts."""
+    from master.apiserver.admission import select_plugins
+    from master.apiserver.audit_policy import load_policy
+    from master.apiserver.authn_tokenfile import load_token_file
+    from master.apiserver.encryption import load_config
+
+    fields = _security_settings(o)
+    fields["audit"].validate()
+    select_plugins(o.enable_admission_plugins, o.disable_admission_plugins)
+    if o.token_auth_file is not None:
+        load_token_file(o.token_auth_file)
+    if o.encryption_provider_config is not None:
+        load_config(o.encryption_provider_config)
+    if o.audit_policy_file is not None:
+        load_policy(o.audit_policy_file)
+    if not o.service_account_issuer.strip():
+        raise ValueError("invalid --service-account-issuer: must not be empty")
 
 
 def _enabled(when: str | Callable[[MasterOptions], bool], options: MasterOptions) -> bool:
@@ -330,6 +400,8 @@ def _validate(options: MasterOptions) -> None:
         from master.client import kubeconfig
 
         kubeconfig.load_client_config(options.kubeconfig or None)
+    if "apiserver" in options.components:
+        _validate_security(options)
     if options.etcd_servers:
         from master.store.grpcclient import parse_endpoint
 
@@ -472,6 +544,34 @@ def register(app: typer.Typer) -> None:
         concurrent_namespace_syncs: int = typer.Option(10, "--concurrent-namespace-syncs"),
         concurrent_gc_syncs: int = typer.Option(20, "--concurrent-gc-syncs"),
         terminated_pod_gc_threshold: int = typer.Option(12500, "--terminated-pod-gc-threshold"),
+        cluster_signing_cert_file: str = typer.Option(
+            "", "--cluster-signing-cert-file", help="CA certificate csrsigning signs with (default: the apiserver's)."),
+        cluster_signing_key_file: str = typer.Option("", "--cluster-signing-key-file"),
+        cluster_signing_duration: str = typer.Option("8760h", "--cluster-signing-duration",
+                                                     help="Lifetime of certificates csrsigning issues."),
+        authorization_mode: str = typer.Option("Node,RBAC", "--authorization-mode",
+                                               help="Authorizers in order: Node, RBAC, AlwaysAllow, AlwaysDeny."),
+        anonymous_auth: bool = typer.Option(True, "--anonymous-auth/--no-anonymous-auth",
+                                            help="Requests without credentials are system:anonymous (else 401)."),
+        enable_admission_plugins: str = typer.Option("", "--enable-admission-plugins"),
+        disable_admission_plugins: str = typer.Option("", "--disable-admission-plugins"),
+        token_auth_file: Path | None = typer.Option(None, "--token-auth-file",
+                                                    help="Static bearer tokens: token,user,uid[,\"groups\"]."),
+        service_account_key_file: list[Path] = typer.Option(
+            [], "--service-account-key-file", help="PEM key(s) that verify ServiceAccount tokens (repeatable)."),
+        service_account_signing_key_file: Path | None = typer.Option(
+            None, "--service-account-signing-key-file",
+            help="ECDSA P-256 key that signs ServiceAccount tokens (default: <data-dir>/pki/sa.key, made once)."),
+        service_account_issuer: str = typer.Option("https://kubernetes.default.svc.cluster.local",
+                                                   "--service-account-issuer"),
+        encryption_provider_config: Path | None = typer.Option(
+            None, "--encryption-provider-config", help="EncryptionConfiguration (aesgcm, identity) for data at rest."),
+        audit_log_path: str = typer.Option("", "--audit-log-path", help="Audit log file ('-' for stdout)."),
+        audit_log_maxage: int = typer.Option(0, "--audit-log-maxage", help="Days to keep rotated audit logs."),
+        audit_log_maxbackup: int = typer.Option(0, "--audit-log-maxbackup", help="Rotated audit logs to keep."),
+        audit_log_maxsize: int = typer.Option(0, "--audit-log-maxsize", help="MB before the audit log rotates."),
+        audit_policy_file: Path | None = typer.Option(None, "--audit-policy-file",
+                                                      help="audit.k8s.io/v1 Policy (default: Metadata for all)."),
     ) -> None:
         """Run the control plane: the store (embedded or --etcd-servers), the apiserver, the
         controller-manager and the scheduler (--components picks which)."""
@@ -511,7 +611,19 @@ def register(app: typer.Typer) -> None:
                 concurrent_namespace_syncs=concurrent_namespace_syncs,
                 concurrent_gc_syncs=concurrent_gc_syncs,
                 terminated_pod_gc_threshold=terminated_pod_gc_threshold,
+                cluster_signing_cert_file=cluster_signing_cert_file,
+                cluster_signing_key_file=cluster_signing_key_file,
+                cluster_signing_duration=_duration(cluster_signing_duration, "--cluster-signing-duration"),
             ),
+            authorization_mode=authorization_mode, anonymous_auth=anonymous_auth,
+            enable_admission_plugins=_split(enable_admission_plugins),
+            disable_admission_plugins=_split(disable_admission_plugins),
+            token_auth_file=token_auth_file, service_account_key_files=tuple(service_account_key_file),
+            service_account_signing_key_file=service_account_signing_key_file,
+            service_account_issuer=service_account_issuer, encryption_provider_config=encryption_provider_config,
+            audit_log_path=audit_log_path, audit_log_maxage=audit_log_maxage,
+            audit_log_maxbackup=audit_log_maxbackup, audit_log_maxsize=audit_log_maxsize,
+            audit_policy_file=audit_policy_file,
         )
         try:
             _validate(options)

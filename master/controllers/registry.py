@@ -45,6 +45,10 @@ CONTROLLERS: dict[str, ControllerSpec] = {
     "nodelifecycle": ControllerSpec("master.controllers.nodelifecycle"),
     "serviceaccount": ControllerSpec("master.controllers.serviceaccount"),
     "podgc": ControllerSpec("master.controllers.podgc"),
+    "csrapproving": ControllerSpec("master.controllers.certificates.approving"),
+    "csrsigning": ControllerSpec("master.controllers.certificates.signing"),
+    "tokencleaner": ControllerSpec("master.controllers.tokencleaner"),
+    "bootstrapsigner": ControllerSpec("master.controllers.bootstrapsigner"),
 }
 
 

@@ -136,7 +136,7 @@ def _leaf(
     server: bool,
     client: bool,
     sans: list[str] | tuple[str, ...] = (),
-    days: int = LEAF_DAYS,
+    days: float = LEAF_DAYS,
 ) -> x509.Certificate:
     now = _now()
     usages = []
@@ -209,9 +209,10 @@ def sign_csr(
     server: bool = False,
     client: bool = True,
     sans: list[str] | tuple[str, ...] = (),
-    days: int = LEAF_DAYS,
+    days: float = LEAF_DAYS,
 ) -> x509.Certificate:
-    """Sign a PEM CSR with the CA, keeping the CSR's subject. Raises PKIError for a bad CSR."""
+    """Sign a PEM CSR with the CA, keeping the CSR's subject. Raises PKIError for a bad CSR.
+    ``days`` may be a fraction (short-lived certificates that are rotated)."""
     try:
         csr = x509.load_pem_x509_csr(csr_pem)
     except ValueError as exc:

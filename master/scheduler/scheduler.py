@@ -111,6 +111,7 @@ class Scheduler:
         rng: random.Random | None = None,
         queue_settings: QueueSettings | None = None,
         recorders: Mapping[str, EventRecorder] | None = None,
+        max_inflight_binds: int = 64,
     ) -> None:
         from master.scheduler.plugins import IN_TREE
 
@@ -144,6 +145,9 @@ class Scheduler:
             self.recorders.setdefault(name, EventRecorder(api, component=name, clock=self.clock))
         self._handlers: list[tuple[Informer[Any], EventHandler[Any]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # Bindings in flight at once: beyond this the loop waits before the next cycle, so the
+        # scheduler does not assume far ahead of what the apiserver has accepted.
+        self._bind_slots = asyncio.Semaphore(max_inflight_binds)
         self._next_start = 0
         self.scheduled = 0
         self.failed = 0
@@ -164,8 +168,13 @@ class Scheduler:
             log.info("scheduler: caches synced (%d nodes, %d pods), profiles %s",
                      len(self.node_informer.cache), len(self.pod_informer.cache), ", ".join(self.frameworks))
             flusher = asyncio.create_task(self.queue.run_flusher(), name="scheduler-flush-unschedulable")
-            while (qpi := await self.queue.pop()) is not None:
-                await self.schedule_one(qpi)
+            while True:
+                await self._bind_slots.acquire()
+                qpi = await self.queue.pop()
+                if qpi is None:
+                    break
+                if not await self.schedule_one(qpi):
+                    self._bind_slots.release()
                 # The cycle itself never yields: let watch events and bindings in between cycles.
                 await asyncio.sleep(0)
         finally:
@@ -260,13 +269,14 @@ class Scheduler:
             return None
         return latest
 
-    async def schedule_one(self, qpi: QueuedPodInfo) -> None:
+    async def schedule_one(self, qpi: QueuedPodInfo) -> bool:
+        """One scheduling cycle; True when it ends in a binding (running in the background)."""
         info = qpi.info
         key = info.key
         fwk = self.frameworks.get(info.pod.spec.scheduler_name)
         if fwk is None or self._still_pending(info) is None or self.cache.pod_node(key) is not None:
             self.queue.done(key)
-            return
+            return False
         started = self.clock.monotonic()
         state = CycleState()
         nodes = self.cache.node_infos()
@@ -278,11 +288,11 @@ class Scheduler:
             )
         except SchedulingError as exc:
             self._failed(fwk, qpi, started, error=str(exc))
-            return
+            return False
         except Exception as exc:  # a plugin bug must not stop the scheduler
             log.exception("scheduler: cycle for %s failed", key)
             self._failed(fwk, qpi, started, error=f"{type(exc).__name__}: {exc}")
-            return
+            return False
         self.metrics.algorithm_duration.observe(self.clock.monotonic() - started)
         if nodes:
             self._next_start = (self._next_start + processed) % len(nodes)
@@ -292,7 +302,7 @@ class Scheduler:
                 if st is not None and st.reasons:
                     result.diagnosis.post_filter_message = st.message + "."
             self._failed(fwk, qpi, started, fit_error=result)
-            return
+            return False
         node = result.node
         self.cache.assume(info, node)
         st = fwk.run_reserve(state, info, node)
@@ -300,9 +310,11 @@ class Scheduler:
             fwk.run_unreserve(state, info, node)
             self.cache.forget(key)
             self._failed(fwk, qpi, started, error=f"reserve: {st.message}")
-            return
+            return False
         self.queue.done(key)
-        self._spawn(self._bind(fwk, state, qpi, node, started), f"bind {key}")
+        task = self._spawn(self._bind(fwk, state, qpi, node, started), f"bind {key}")
+        task.add_done_callback(lambda _t: self._bind_slots.release())
+        return True
 
     async def _bind(self, fwk: Framework, state: CycleState, qpi: QueuedPodInfo, node: str, started: float) -> None:
         info = qpi.info
@@ -383,10 +395,11 @@ class Scheduler:
         except errors.ClientError as exc:
             log.warning("scheduler: could not update the status of %s: %s", _key(pod), exc)
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
 
 def _key(pod: core.Pod) -> str:

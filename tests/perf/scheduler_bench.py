@@ -2,7 +2,7 @@
 
 For each node count (default 100 and 500) it starts a fresh ``pictl master --components
 apiserver`` (a separate process), registers that many hollow nodes in a second process
-(4 cpu, 32Gi, 110 pods each; leases renewed; pods left Pending as scheduler_perf does, unless
+(8 cpu, 32Gi, 110 pods each; leases renewed; pods left Pending as scheduler_perf does, unless
 ``--run-pods``), then:
 
 1. throughput: creates ``--pods`` (5000) pending pods (100m cpu, 500Mi each) with no scheduler
@@ -12,8 +12,9 @@ apiserver`` (a separate process), registers that many hollow nodes in a second p
 2. latency: creates 500 more pods at a steady 100 pods/s while the scheduler runs and reports
    p50/p99 of creation -> bound (as the scheduler's pod informer sees it);
 3. workload: a 300-replica Deployment, from its creation to all 300 pods bound, when the
-   controller-manager exists in this build (it runs in the master process then); otherwise
-   300 bare pods created at once.
+   controller-manager exists in this build (started then as a third process, ``pictl master
+   --components controller-manager``, after phases 1 and 2, which like scheduler_perf run
+   without controllers); otherwise 300 bare pods created at once.
 
 Results go to a table on stdout and tests/perf/results/scheduler_bench.json. No assertions.
 
@@ -50,7 +51,8 @@ from master.scheduler.scheduler import Scheduler  # noqa: E402
 from tests.fixtures.apiserver import start_master  # noqa: E402
 
 RESULTS = ROOT / "tests" / "perf" / "results" / "scheduler_bench.json"
-NODE_CPU, NODE_MEMORY, NODE_PODS = "4", "32Gi", 110
+# scheduler_perf's node and pod templates, but 8 cpu (not 4) so 100 nodes hold 5000 pods.
+NODE_CPU, NODE_MEMORY, NODE_PODS = "8", "32Gi", 110
 POD_CPU, POD_MEMORY = "100m", "500Mi"
 STEADY_PODS, STEADY_RATE = 500, 100.0
 WORKLOAD_REPLICAS = 300
@@ -136,7 +138,7 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 # ---- one round -----------------------------------------------------------------------------
 
 
-async def measure(kubeconfig_path: Path, nodes: int, pods: int, has_controllers: bool) -> dict[str, Any]:
+async def measure(kubeconfig_path: Path, nodes: int, pods: int, start_controllers: Any) -> dict[str, Any]:
     config = kubeconfig.load_client_config(str(kubeconfig_path))
     out: dict[str, Any] = {"nodes": nodes, "pods": pods}
     async with ApiClient(config) as api:
@@ -161,7 +163,7 @@ async def measure(kubeconfig_path: Path, nodes: int, pods: int, has_controllers:
             await sched.pod_informer.wait_synced()
             await sched.node_informer.wait_synced()
             t_start = time.perf_counter()
-            await _until(lambda: sched.scheduled >= pods, 600)
+            await _until_progress(lambda: sched.scheduled, pods, stall=60)
             elapsed = time.perf_counter() - t_start
             attempt = _histogram_samples(sched, "scheduler_scheduling_attempt_duration_seconds")
             algo = _histogram_samples(sched, "scheduler_scheduling_algorithm_duration_seconds")
@@ -170,6 +172,10 @@ async def measure(kubeconfig_path: Path, nodes: int, pods: int, has_controllers:
             out["attempt_p50_ms"], out["attempt_p99_ms"] = attempt
             out["algorithm_p50_ms"], out["algorithm_p99_ms"] = algo
             out["failed_attempts"] = sched.failed
+
+            # Let the watchers (this informer, the hollow nodes') drain the burst first.
+            await _until(lambda: len(bound_at) >= pods, 120)
+            await asyncio.sleep(2)
 
             # Steady arrivals: creation -> bound latency.
             created: dict[str, float] = {}
@@ -194,8 +200,9 @@ async def measure(kubeconfig_path: Path, nodes: int, pods: int, has_controllers:
             out["e2e_p99_ms"] = round(pct(lat, 0.99), 1)
 
             # Workload: a 300-replica Deployment (or 300 bare pods without the controllers).
+            controllers = await asyncio.to_thread(start_controllers)
             t0 = time.perf_counter()
-            if has_controllers:
+            if controllers:
                 await api.create(_deployment(WORKLOAD_REPLICAS))
 
                 def done() -> bool:
@@ -243,6 +250,18 @@ async def _until(cond: Any, within: float) -> None:
             await asyncio.sleep(0.02)
 
 
+async def _until_progress(count: Any, target: int, *, stall: float) -> None:
+    """Wait until ``count() >= target``; fail if it does not move for ``stall`` seconds."""
+    last, last_change = count(), time.perf_counter()
+    while last < target:
+        await asyncio.sleep(0.05)
+        now = count()
+        if now != last:
+            last, last_change = now, time.perf_counter()
+        elif time.perf_counter() - last_change > stall:
+            raise RuntimeError(f"stuck at {now}/{target} bound pods for {stall:g} s")
+
+
 def _histogram_samples(sched: Scheduler, name: str) -> tuple[float, float]:
     """p50/p99 in ms, interpolated from the histogram's buckets (the metric the scheduler exports)."""
     buckets: dict[float, float] = {}
@@ -280,22 +299,46 @@ def has_controller_manager() -> bool:
     return any(not callable(when) and when == "controller-manager" for when, _ in master_cmd.COMPONENTS)
 
 
+def start_controller_manager(kubeconfig_path: Path, log: Path) -> subprocess.Popen[bytes] | None:
+    """``pictl master --components controller-manager``, once it logged "ready"; None without one."""
+    if not has_controller_manager():
+        return None
+    pictl = ROOT / ".venv" / "bin" / "pictl"
+    cmd = [str(pictl), "master", "--components", "controller-manager", "--kubeconfig", str(kubeconfig_path),
+           "--no-leader-elect", "--metrics-bind-address", "off"]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"controller-manager exited with {proc.returncode}:\n{log.read_text()}")
+        if "master: ready" in log.read_text():
+            return proc
+        time.sleep(0.1)
+    stop_process(proc)
+    raise RuntimeError("the controller-manager did not start in time")
+
+
 def run_round(nodes: int, pods: int, backend: str, run_pods: bool, workdir: Path) -> dict[str, Any]:
-    controllers = has_controller_manager()
-    components = "apiserver,controller-manager" if controllers else "apiserver"
-    master = start_master(workdir / f"master-{nodes}", "--components", components, "--store-backend", backend,
-                          "--no-leader-elect")
-    hollow = None
+    master = start_master(workdir / f"master-{nodes}", "--components", "apiserver", "--store-backend", backend)
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def controllers() -> bool:
+        proc = start_controller_manager(master.kubeconfig, workdir / f"controllers-{nodes}.log")
+        if proc is not None:
+            procs.append(proc)
+        return proc is not None
+
     try:
-        hollow = start_hollow(master.kubeconfig, nodes, run_pods, workdir / f"hollow-{nodes}.log")
-        wait_ready(hollow, 300)
+        procs.append(start_hollow(master.kubeconfig, nodes, run_pods, workdir / f"hollow-{nodes}.log"))
+        wait_ready(procs[0], 300)
         result = asyncio.run(measure(master.kubeconfig, nodes, pods, controllers))
         result["store_backend"] = backend
         result["hollow_pods_running"] = run_pods
         return result
     finally:
-        if hollow is not None:
-            stop_process(hollow)
+        for proc in procs:
+            stop_process(proc)
         master.stop()
 
 

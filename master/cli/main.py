@@ -45,6 +45,9 @@ COMMANDS: tuple[str, ...] = (
     "master.cli.events_cmd",
     "master.cli.config_cmd",
     "master.cli.agent_cmd",
+    "master.cli.token_cmd",
+    "master.cli.auth_cmd",
+    "master.cli.secrets_cmd",
 )
 
 

@@ -130,10 +130,11 @@ class SchedulerCache:
         if st is not None and st.assumed:
             st.binding_finished = True
 
-    def forget(self, key: str) -> None:
-        """Undo ``assume`` (the binding failed). A pod already confirmed by the informer stays."""
+    def forget(self, key: str, uid: str = "") -> None:
+        """Undo ``assume`` (the binding failed). A pod already confirmed by the informer stays,
+        and so does another pod of the same name (``uid`` given and different)."""
         st = self._pods.get(key)
-        if st is None or not st.assumed:
+        if st is None or not st.assumed or (uid and st.info.uid != uid):
             return
         del self._pods[key]
         self._remove_from_node(st.node, key)
@@ -152,10 +153,14 @@ class SchedulerCache:
         self.add_pod(new)
 
     def remove_pod(self, pod: core.Pod) -> None:
+        """A deleted pod frees its node, whether bound or still assumed (its binding, if it is
+        still running, then fails or finds nothing to confirm)."""
         key = f"{pod.metadata.namespace}/{pod.metadata.name}"
-        st = self._pods.pop(key, None)
-        if st is not None:
-            self._remove_from_node(st.node, key)
+        st = self._pods.get(key)
+        if st is None or (pod.metadata.uid and st.info.uid and st.info.uid != pod.metadata.uid):
+            return
+        del self._pods[key]
+        self._remove_from_node(st.node, key)
 
     def _node_for(self, name: str) -> NodeInfo:
         info = self._nodes.get(name)

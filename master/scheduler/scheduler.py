@@ -251,7 +251,7 @@ class Scheduler:
     def _on_pod_delete(self, pod: core.Pod) -> None:
         key = _key(pod)
         self.queue.delete(key)
-        if self.cache.pod_node(key) is not None and not self.cache.is_assumed(key):
+        if self.cache.pod_node(key) is not None:
             self.cache.remove_pod(pod)
             self.queue.move_all_to_active_or_backoff(POD_DELETE)
 
@@ -308,7 +308,7 @@ class Scheduler:
         st = fwk.run_reserve(state, info, node)
         if st is not None:
             fwk.run_unreserve(state, info, node)
-            self.cache.forget(key)
+            self.cache.forget(key, info.uid)
             self._failed(fwk, qpi, started, error=f"reserve: {st.message}")
             return False
         self.queue.done(key)
@@ -338,7 +338,7 @@ class Scheduler:
             )
             return
         fwk.run_unreserve(state, info, node)
-        self.cache.forget(info.key)
+        self.cache.forget(info.key, info.uid)
         self._failed(fwk, qpi, started, error=error, in_flight=False)
 
     def _failed(

@@ -93,3 +93,18 @@ def test_image_counts() -> None:
     assert cache.image_node_count("docker.io/library/busybox:latest") == 1
     cache.remove_node("n1")
     assert cache.image_node_count("docker.io/library/busybox:latest") == 0
+
+
+def test_deleting_an_assumed_pod_frees_the_node_and_respects_uids() -> None:
+    cache = SchedulerCache()
+    cache.add_node(make_node("n1"))
+    cache.assume(PodInfo(make_pod("p", cpu="1", uid="u1")), "n1")
+    cache.remove_pod(make_pod("p", uid="u2"))  # another pod of that name: not ours
+    assert cache.is_assumed("default/p")
+    cache.forget("default/p", "u2")
+    assert cache.is_assumed("default/p")
+    cache.remove_pod(make_pod("p", uid="u1"))
+    info = cache.node_info("n1")
+    assert info is not None and info.requested.milli_cpu == 0 and cache.pod_count() == 0
+    cache.forget("default/p", "u1")  # the binding's failure afterwards is harmless
+    assert cache.pod_count() == 0

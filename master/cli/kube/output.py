@@ -7,15 +7,19 @@ as a ``v1`` ``List``; ``-o name`` prints ``pod/web`` or ``deployment.apps/web``.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from master.api import registry
-from master.cli.kube import jsonpath
 from master.cli.kube.resources import kind_name
+
+if TYPE_CHECKING:
+    from master.cli.kube import jsonpath
+
+# yaml and jsonpath are imported when a format needs them: the plain table (the common case,
+# and start-up time matters on a Pi) needs neither.
 
 __all__ = [
     "FORMATS",
@@ -54,6 +58,8 @@ def parse(text: str | None) -> OutputFormat:
     if not value:
         return OutputFormat("")
     kind, _, arg = value.partition("=")
+    from master.cli.kube import jsonpath
+
     if kind in ("jsonpath", "jsonpath-as-json"):
         if not arg:
             raise OutputError("template format specified but no template given")
@@ -75,6 +81,8 @@ def parse(text: str | None) -> OutputFormat:
 
 def custom_columns(spec: str) -> tuple[tuple[str, tuple[jsonpath.Step, ...]], ...]:
     """``NAME:.metadata.name,IMAGE:.spec.containers[*].image`` -> (header, path) pairs."""
+    from master.cli.kube import jsonpath
+
     out = []
     for part in spec.split(","):
         header, sep, path = part.partition(":")
@@ -90,26 +98,29 @@ def custom_columns(spec: str) -> tuple[tuple[str, tuple[jsonpath.Step, ...]], ..
     return tuple(out)
 
 
-class _Dumper(yaml.SafeDumper):
+@functools.cache
+def _dumper() -> Any:
     """kubectl's YAML (PyYAML already leaves sequences unindented): quoted scalars in double
     quotes (``resourceVersion: "10"``), multi-line strings as ``|`` blocks."""
+    import yaml
 
-    def choose_scalar_style(self) -> str:
-        style = super().choose_scalar_style()
-        return '"' if style == "'" else style
+    class Dumper(yaml.SafeDumper):
+        def choose_scalar_style(self) -> str:
+            style = super().choose_scalar_style()
+            return '"' if style == "'" else style
 
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _str)
+    Dumper.add_representer(str, text)
+    return Dumper
 
 
 def to_yaml(obj: Any) -> str:
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
+    import yaml
+
+    return yaml.dump(obj, Dumper=_dumper(), sort_keys=True, default_flow_style=False, allow_unicode=True,
                      width=1 << 30)
 
 
@@ -144,6 +155,8 @@ def render(fmt: OutputFormat, doc: Any) -> str:
 
 
 def custom_rows(fmt: OutputFormat, objects: list[dict[str, Any]], *, headers: bool = True) -> list[list[str]]:
+    from master.cli.kube import jsonpath
+
     rows = [[h for h, _ in fmt.columns]] if headers else []
     for obj in objects:
         rows.append([",".join(jsonpath.text(v) for v in jsonpath.evaluate(p, obj)) or "<none>"

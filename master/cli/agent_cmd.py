@@ -6,6 +6,12 @@
         [--data-dir /var/lib/picluster/agent] [--pod-manifest-path /etc/kubernetes/manifests] \\
         [--cni-conf-dir /etc/cni/net.d] [--pod-cidr 10.244.1.0/24]
 
+    pictl agent --server https://192.168.1.10:6443 --token K10<CA sha256>::<id>.<secret> ...
+        joins with a token from ``pictl token create`` instead of a kubeconfig: the agent checks
+        the server's CA against the token, gets its node certificate through a CSR, writes
+        <data-dir>/kubelet.kubeconfig and renews the certificate before it expires
+        (agent/kubelet/bootstrap.py)
+
 Durations take Go's forms ("10s", "1m30s", "500ms") or plain seconds. One log line per start-up
 step; SIGTERM or Ctrl-C stops the agent cleanly and leaves the pods running.
 """
@@ -62,8 +68,9 @@ def _default_ip() -> str:
     return "127.0.0.1"
 
 
-async def run_agent(settings: object, *, stop: asyncio.Event | None = None) -> None:
-    """Start the agent, wait for ``stop`` (or SIGTERM/SIGINT), stop it."""
+async def run_agent(settings: object, *, stop: asyncio.Event | None = None, join: object = None) -> None:
+    """Start the agent, wait for ``stop`` (or SIGTERM/SIGINT), stop it. With ``join`` (a
+    ``bootstrap.JoinSettings``), join first and keep the node's certificates renewed."""
     from agent.agent import Agent, AgentSettings, limit_malloc_arenas
 
     assert isinstance(settings, AgentSettings)
@@ -74,6 +81,7 @@ async def run_agent(settings: object, *, stop: asyncio.Event | None = None) -> N
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     agent = Agent(settings, step=lambda msg: log.info("%s", msg))
+    renewals = await _join(join, agent) if join is not None else None
     start = asyncio.create_task(agent.start(), name="agent-start")
     stopper = asyncio.create_task(stop.wait(), name="agent-stop")
     try:
@@ -85,6 +93,8 @@ async def run_agent(settings: object, *, stop: asyncio.Event | None = None) -> N
     finally:
         start.cancel()
         stopper.cancel()
+        if renewals is not None:
+            renewals.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await start
         await agent.stop()
@@ -94,11 +104,30 @@ async def run_agent(settings: object, *, stop: asyncio.Event | None = None) -> N
         log.info("agent: stopped")
 
 
+async def _join(join: object, agent: object) -> asyncio.Task[None]:
+    """Join (agent/kubelet/bootstrap.py) and start renewing the node's certificates."""
+    from agent.agent import Agent
+    from agent.kubelet import bootstrap
+
+    assert isinstance(join, bootstrap.JoinSettings) and isinstance(agent, Agent)
+    cfg = await bootstrap.join(join, step=lambda msg: log.info("%s", msg))
+
+    async def rotated(new: object) -> None:
+        if agent.api is not None:
+            await agent.api.use_credentials(replace(agent.api.config, cert_data=getattr(new, "cert_data", None),
+                                                    key_data=getattr(new, "key_data", None)))
+
+    manager = bootstrap.CertificateManager(join, cfg, on_rotated=rotated)
+    return asyncio.create_task(manager.run(), name="certificate-renewal")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("agent")
     def agent(
         server: str = typer.Option("", "--server", help="apiserver URL (default: the kubeconfig's)."),
         kubeconfig: Path = typer.Option(None, "--kubeconfig", help="The agent's identity (system:node:<name>)."),
+        token: str = typer.Option("", "--token", help="Join with a token from pictl token create (K10...::id.secret) "
+                                                      "instead of a --kubeconfig; needs --server."),
         node_name: str = typer.Option("", "--node-name", help="Node name (default: the hostname)."),
         node_ip: str = typer.Option("", "--node-ip", help="The node's LAN address (InternalIP)."),
         runtime_endpoint: str = typer.Option("unix:///run/containerd/containerd.sock",
@@ -141,12 +170,27 @@ def register(app: typer.Typer) -> None:
                             format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
         try:
             settings = _settings(**locals())
+            join = _join_settings(settings, token, server) if token else None
         except ValueError as exc:
             raise CLIError(str(exc)) from exc
+        from agent.kubelet.bootstrap import JoinError
+
         try:
-            asyncio.run(run_agent(settings))
+            asyncio.run(run_agent(settings, join=join))
+        except JoinError as exc:
+            raise CLIError(f"agent: cannot join: {exc}") from exc
         except OSError as exc:
             raise CLIError(f"agent: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")) from exc
+
+
+def _join_settings(settings: object, token: str, server: str) -> object:
+    from agent.agent import AgentSettings
+    from agent.kubelet.bootstrap import join_settings
+
+    assert isinstance(settings, AgentSettings)
+    k = settings.kubelet
+    return join_settings(token, server=server, node_name=k.node_name, node_ip=k.node_ip, data_dir=k.data_dir,
+                         cert_dir=k.certs)
 
 
 def _cidr(text: str, flag: str) -> str:
@@ -194,12 +238,19 @@ def _settings(**o: object) -> object:
         except ValueError:
             raise ValueError(f"invalid --cluster-dns {ip!r}: want IP addresses") from None
     kc = o["kubeconfig"]
-    if kc is None:
-        raise ValueError("--kubeconfig is required (the agent's identity; pictl testbed writes one per node)")
-    try:
-        kubeconfig.load_client_config(str(kc), server=str(o["server"]) or None)
-    except errors.ConfigError as exc:
-        raise ValueError(str(exc)) from None
+    if o.get("token"):
+        from agent.kubelet.bootstrap import KUBECONFIG_NAME
+
+        # Written by the join (agent/kubelet/bootstrap.py).
+        kc = kc if kc is not None else Path(str(o["data_dir"])).absolute() / KUBECONFIG_NAME
+    elif kc is None:
+        raise ValueError("--kubeconfig or --token is required (the agent's identity; pictl testbed writes a "
+                         "kubeconfig per node, pictl token create makes a join token)")
+    else:
+        try:
+            kubeconfig.load_client_config(str(kc), server=str(o["server"]) or None)
+        except errors.ConfigError as exc:
+            raise ValueError(str(exc)) from None
     manifests = o["pod_manifest_path"]
     kubelet = KubeletSettings(
         node_name=node_name,

@@ -130,6 +130,11 @@ class ApiClient:
     async def close(self) -> None:
         await self.transport.close()
 
+    async def use_credentials(self, config: ClientConfig) -> None:
+        """Switch to ``config``'s credentials (see ``Transport.use_credentials``)."""
+        await self.transport.use_credentials(config)
+        self.config = config
+
     def _ns(self, namespace: str | None, obj: meta.Object | None = None) -> str:
         if obj is not None and obj.metadata.namespace:
             return obj.metadata.namespace

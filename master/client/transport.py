@@ -73,6 +73,18 @@ class Transport:
             await self._session.close()
             self._session = None
 
+    async def use_credentials(self, config: ClientConfig) -> None:
+        """Authenticate with ``config``'s certificate and token from now on (a rotated client
+        certificate): open connections, streams included, are closed; the next request
+        connects again with the new credentials."""
+        ctx = config.ssl_context()
+        self.config = config
+        self._ssl = ctx
+        self._headers.pop("Authorization", None)
+        if config.token:
+            self._headers["Authorization"] = f"Bearer {config.token}"
+        await self.close()
+
     def _url(self, path: str) -> str:
         return f"{self.config.server}{path}"
 

@@ -245,11 +245,7 @@ class DeploymentController:
         min_ready = d.spec.min_ready_seconds
         if annotations == rs.metadata.annotations and rs.spec.min_ready_seconds == min_ready:
             return
-        updated = await self.api.update(msgspec.structs.replace(
-            rs,
-            metadata=msgspec.structs.replace(rs.metadata, annotations=annotations),
-            spec=msgspec.structs.replace(rs.spec, min_ready_seconds=min_ready),
-        ))
+        updated = await self._write_rs(rs, annotations, min_ready_seconds=min_ready)
         ro.replace(updated)
 
     async def _create_new_rs(self, ro: Rollout, revision: int) -> apps.ReplicaSet | None:
@@ -324,11 +320,7 @@ class DeploymentController:
         }
         if old == size and annotations == rs.metadata.annotations:
             return rs
-        updated = await self.api.update(msgspec.structs.replace(
-            rs,
-            metadata=msgspec.structs.replace(rs.metadata, annotations=annotations),
-            spec=msgspec.structs.replace(rs.spec, replicas=size),
-        ))
+        updated = await self._write_rs(rs, annotations, replicas=size)
         ro.replace(updated)
         if old != size:
             direction = "up" if size > old else "down"
@@ -336,6 +328,27 @@ class DeploymentController:
                 d, NORMAL, "ScalingReplicaSet", f"Scaled {direction} replica set {rs.metadata.name} from {old} to {size}"
             )
         return updated
+
+    async def _write_rs(self, rs: apps.ReplicaSet, annotations: dict[str, str], **spec: int) -> apps.ReplicaSet:
+        """PUT ``rs`` with new annotations and spec fields. When the Conflict is only the
+        ReplicaSet controller's status write (spec and annotations unchanged), it is written
+        again over the fresh copy instead of failing the whole sync."""
+
+        def build(base: apps.ReplicaSet) -> apps.ReplicaSet:
+            return msgspec.structs.replace(
+                base,
+                metadata=msgspec.structs.replace(base.metadata, annotations=annotations),
+                spec=msgspec.structs.replace(base.spec, **spec),
+            )
+
+        try:
+            return await self.api.update(build(rs))
+        except errors.Conflict:
+            fresh = await self.api.get(apps.ReplicaSet, rs.metadata.name, namespace=rs.metadata.namespace)
+            if (fresh.metadata.uid != rs.metadata.uid or fresh.spec != rs.spec
+                    or fresh.metadata.annotations != rs.metadata.annotations):
+                raise
+            return await self.api.update(build(fresh))
 
     async def cleanup(self, ro: Rollout) -> None:
         """Delete old, empty ReplicaSets beyond ``revisionHistoryLimit``, lowest revisions first."""

@@ -9,6 +9,7 @@ import pytest
 
 from master.api import apps, core, meta, timefmt
 from master.api import helpers as api_helpers
+from master.client import errors
 from master.controllers.deployment import proportional, util
 from master.controllers.deployment.controller import DeploymentController
 from master.controllers.deployment.progress import paused_conditions, requeue_after, rollout_status
@@ -322,3 +323,19 @@ async def test_adopts_orphan_replicasets_and_ignores_others() -> None:
     await ctl.sync("default/web")
     (rs,) = h.api.all(apps.ReplicaSet)
     assert api_helpers.is_controlled_by(rs, d), "the matching orphan became the new ReplicaSet"
+
+
+async def test_scaling_over_a_concurrent_status_write_retries_once() -> None:
+    old_d = deploy(4, image="img:1", surge=1, unavailable=0)
+    h, ctl, (_, old) = setup(deploy(4, image="img:1", surge=1, unavailable=0), rs_for(old_d, 2))
+    # The ReplicaSet controller writes status after our cache copy was taken.
+    await h.api.update_status(msgspec.structs.replace(old, status=apps.ReplicaSetStatus(replicas=2)))
+    await ctl.sync("default/web")
+    (rs,) = h.api.all(apps.ReplicaSet)
+    assert rs.spec.replicas == 4 and rs.status.replicas == 2
+    assert h.api.verbs("ReplicaSet") == ["status", "update"]
+    # A spec change by someone else is a real conflict: the sync fails and is retried later.
+    h2, ctl2, (_, old2) = setup(deploy(5, image="img:1", surge=1, unavailable=0), rs_for(old_d, 2))
+    await h2.api.update(msgspec.structs.replace(old2, spec=msgspec.structs.replace(old2.spec, replicas=3)))
+    with pytest.raises(errors.Conflict):
+        await ctl2.sync("default/web")

@@ -10,19 +10,14 @@ from typing import Any
 
 import pytest
 
-from hw.testbed.hollow import HollowCluster, HollowSettings
+from hw.testbed.hollow import HollowCluster
 from master.client import kubeconfig
-from master.client.informer import InformerSettings, SharedInformerFactory
+from master.client.informer import SharedInformerFactory
 from master.client.rest import ApiClient
 from master.scheduler.config import SchedulerConfig
-from master.scheduler.queue import QueueSettings
 from master.scheduler.scheduler import Scheduler
 from tests.fixtures.apiserver import Api
-from tests.integration.scheduler.helpers_sched import StartScheduler
-
-FAST_HOLLOW = HollowSettings(heartbeat_period=1.0, lease_duration=5, status_period=0)
-FAST_QUEUE = QueueSettings(initial_backoff=0.05, max_backoff=0.2, max_unschedulable=2.0, flush_period=0.5)
-FAST_INFORMER = InformerSettings(backoff_initial=0.05, backoff_max=0.5)
+from tests.integration.scheduler.helpers_sched import FAST_HOLLOW, FAST_INFORMER, FAST_QUEUE, StartScheduler
 
 
 @pytest.fixture

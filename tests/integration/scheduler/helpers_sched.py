@@ -6,9 +6,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hw.testbed.hollow import HollowSettings
 from master.api import core, meta
+from master.client.informer import InformerSettings
 from master.client.rest import ApiClient
+from master.scheduler.queue import QueueSettings
 from master.scheduler.scheduler import Scheduler
+
+FAST_HOLLOW = HollowSettings(heartbeat_period=1.0, lease_duration=5, status_period=0)
+FAST_QUEUE = QueueSettings(initial_backoff=0.05, max_backoff=0.2, max_unschedulable=2.0, flush_period=0.5)
+FAST_INFORMER = InformerSettings(backoff_initial=0.05, backoff_max=0.5)
 
 StartScheduler = Callable[..., Awaitable[Scheduler]]
 

@@ -12,12 +12,14 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from hw.testbed.hollow import HollowCluster
 from master.api import coordination
 from master.client.rest import ApiClient
 from tests.fixtures.apiserver import PICTL, ROOT, Api
+from tests.fixtures.ports import free_port
 from tests.integration.scheduler.helpers_sched import bound, pod, wait_for
 
 pytestmark = pytest.mark.slow
@@ -32,11 +34,11 @@ class Procs:
         self.kubeconfig = kubeconfig
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, metrics: str = "off") -> subprocess.Popen[bytes]:
         cmd = [str(PICTL) if PICTL.exists() else sys.executable,
                *([] if PICTL.exists() else ["-m", "master.cli.main"]),
                "master", "--components", "scheduler", "--kubeconfig", str(self.kubeconfig),
-               "--metrics-bind-address", "off", *LEASE]
+               "--metrics-bind-address", metrics, *LEASE]
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process below
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -89,7 +91,8 @@ async def holder(client: ApiClient) -> str:
 
 
 async def test_leader_hand_over_after_kill(client: ApiClient, cluster: HollowCluster, procs: Procs) -> None:
-    procs.start("a")
+    port = free_port()
+    procs.start("a", metrics=f"127.0.0.1:{port}")
     first = await wait_for(lambda: holder(client), within=30)
     procs.start("b")
     await wait_for(lambda: asyncio.sleep(0, procs.leader()), within=30)
@@ -99,6 +102,9 @@ async def test_leader_hand_over_after_kill(client: ApiClient, cluster: HollowClu
     await bound(client, "before", within=30)
     await wait_for(lambda: asyncio.sleep(0, "the leader is" in procs.log("b")), within=30)
     assert "is scheduling" not in procs.log("b"), "exactly one scheduler is active"
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        text = await resp.text()
+    assert 'scheduler_schedule_attempts_total{profile="default-scheduler",result="scheduled"} 1.0' in text
 
     procs.procs["a"].kill()  # kill -9: no lease release
     await wait_for(lambda: asyncio.sleep(0, procs.procs["a"].poll() is not None), 10)

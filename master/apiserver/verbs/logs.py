@@ -7,7 +7,8 @@ The agent serves (on its HTTPS port, 10250 by default)::
 
 The node address is the Node's InternalIP (else its first address) and the port its
 status.daemonEndpoints.kubeletEndpoint.Port (else the configured default). The apiserver shows
-its ``apiserver-kubelet-client`` certificate and checks the agent's against the cluster CA.
+its ``apiserver-kubelet-client`` certificate and checks the agent's against the cluster CA and
+the Node's address (an IP SAN).
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def _node_endpoint(node: dict[str, Any], default_port: int) -> tuple[str, int]:
 def _client_ssl(call: Call) -> ssl.SSLContext:
     pki = call.server.pki
     ctx = ssl.create_default_context(cafile=str(pki.ca_cert) if pki else None)
-    ctx.check_hostname = False  # agents are addressed by IP; the CA is what we trust
+    # Agents are addressed by their Node's IP: their serving certificate (from the cluster CA,
+    # through a kubelet-serving CSR or the testbed) must name that IP, so another node's
+    # certificate is refused.
+    ctx.check_hostname = True
     if pki is not None:
         ctx.load_cert_chain(pki.kubelet_client_cert, pki.kubelet_client_key)
     return ctx

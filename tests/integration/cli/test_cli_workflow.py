@@ -203,3 +203,24 @@ def test_version_and_leading_flags(cluster: Cluster, ns: str) -> None:
     assert out.splitlines()[1].startswith("Server Version: v1.")
     cluster.ok("create", "-n", ns, "cm", "lead")
     assert "lead" in cluster.ok("-n", ns, "get", "cm")
+
+
+def test_patch_wait_and_api_resources(cluster: Cluster, ns: str) -> None:
+    cluster.ok("apply", "-n", ns, "-f", "-", input=_app())
+    assert cluster.ok("patch", "-n", ns, "deploy", "web", "-p", '{"spec":{"replicas":3}}') == (
+        "deployment.apps/web patched\n")
+    assert cluster.ok("patch", "-n", ns, "deploy/web", "--type=merge", "-p", "spec: {replicas: 3}") == (
+        "deployment.apps/web patched (no change)\n")
+    r = cluster.pictl("patch", "-n", ns, "deploy/web", "--type=json", "-p",
+                      '[{"op":"replace","path":"/spec/replicas","value":-1}]')
+    assert r.code == 1 and "Invalid" in r.err and "spec.replicas" in r.err
+    out = cluster.ok("wait", "-n", ns, "--for=jsonpath={.spec.replicas}=3", "deploy/web", "--timeout=10s")
+    assert out == "deployment.apps/web condition met\n"
+    r = cluster.pictl("wait", "-n", ns, "--for=condition=Available", "deploy/web", "--timeout=1s")
+    assert r.code == 1 and r.err == "error: timed out waiting for the condition on deployments.apps/web\n"
+    cluster.ok("delete", "-n", ns, "cm", "settings", "--wait=false")
+    assert cluster.ok("wait", "-n", ns, "--for=delete", "cm/settings") == "configmap/settings deleted\n"
+    names = cluster.ok("api-resources", "-o", "name").split()
+    assert "deployments.apps" in names and "pods" in names
+    rows = cluster.ok("api-resources", "--namespaced=false").splitlines()
+    assert any(line.split()[:2] == ["nodes", "no"] for line in rows)

@@ -57,7 +57,8 @@ def test_help_lists_the_client_verbs(capsys: pytest.CaptureFixture[str]) -> None
     assert cli_main.main(["--help"]) == 0
     out = capsys.readouterr().out
     for verb in ("get", "describe", "apply", "create", "delete", "logs", "scale", "rollout", "label", "annotate",
-                 "cordon", "uncordon", "drain", "top", "events", "config", "version"):
+                 "cordon", "uncordon", "drain", "top", "events", "config", "version", "patch", "wait",
+                 "api-resources"):
         assert verb in out
 
 

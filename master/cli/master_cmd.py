@@ -393,9 +393,9 @@ def _validate(options: MasterOptions) -> None:
         options.controller_manager.validate()
         enabled_controllers(options.controller_manager.controllers)
     if options.scheduler_config is not None and "scheduler" in options.components:
-        from master.scheduler.config import load
+        from master.scheduler.component import SchedulerOptions
 
-        load(options.scheduler_config)
+        SchedulerOptions(config_file=options.scheduler_config).load_config()
     if "apiserver" not in options.components:
         from master.client import kubeconfig
 

@@ -28,7 +28,10 @@ from master.client.leaderelection import LeaderElectionSettings, LeaderElector
 from master.client.rest import ApiClient
 from master.scheduler import config as schedconfig
 from master.scheduler.config import SchedulerConfig
+from master.scheduler.framework.runtime import Framework
+from master.scheduler.framework.types import NodeInfo
 from master.scheduler.metrics import SchedulerMetrics
+from master.scheduler.plugins import IN_TREE
 from master.scheduler.scheduler import Scheduler
 from master.util.clock import Clock, RealClock
 
@@ -48,8 +51,27 @@ class SchedulerOptions:
     identity: str = ""
 
     def load_config(self) -> SchedulerConfig:
-        """The configuration file's contents (defaults without one); ``ConfigError`` if bad."""
-        return schedconfig.load(self.config_file) if self.config_file is not None else SchedulerConfig()
+        """The configuration file's contents (defaults without one), every profile's plugins
+        built once to check them; ``ConfigError`` (one line) if anything is wrong."""
+        config = schedconfig.load(self.config_file) if self.config_file is not None else SchedulerConfig()
+        for profile in config.profiles:
+            Framework(profile, IN_TREE, _NoCluster())
+        return config
+
+
+class _NoCluster:
+    """A Handle for building plugins outside a running scheduler (nothing is scheduled with it)."""
+
+    api = None
+
+    def node_infos(self) -> list[NodeInfo]:
+        return []
+
+    def node_info(self, name: str) -> NodeInfo | None:
+        return None
+
+    def image_node_count(self, image: str) -> int:
+        return 0
 
 
 class SchedulerComponent:

@@ -57,3 +57,12 @@ def test_help_shows_the_scheduler_flags(capsys: pytest.CaptureFixture[str], monk
     for flag in ("--components", "--kubeconfig", "--leader-elect", "--leader-elect-lease-duration",
                  "--scheduler-config", "--metrics-bind-address"):
         assert flag in out
+
+
+def test_bad_plugin_args_are_caught_before_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "sched.yaml"
+    cfg.write_text("profiles: [{pluginConfig: [{name: NodeResourcesFit, args: {scoringStrategy: {type: X}}}]}]\n")
+    assert main(["master", "--data-dir", str(tmp_path / "data"), "--scheduler-config", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: profile 'default-scheduler': NodeResourcesFit args: scoringStrategy.type")
+    assert not (tmp_path / "data").exists()

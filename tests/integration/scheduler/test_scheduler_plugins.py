@@ -237,3 +237,23 @@ async def test_metrics(client: ApiClient, hollow: HollowCluster, start_scheduler
     assert "scheduler_scheduling_attempt_duration_seconds_bucket" in text
     assert "scheduler_pod_scheduling_sli_duration_seconds_count" in text
     assert 'scheduler_pending_pods{queue="unschedulable"}' in text or 'scheduler_pending_pods{queue="backoff"}' in text
+
+
+async def test_balanced_allocation_profile(client: ApiClient, hollow: HollowCluster,
+                                           start_scheduler: StartScheduler) -> None:
+    await hollow.add_node("cpu-busy", cpu="4", memory="8Gi")
+    await hollow.add_node("empty", cpu="4", memory="8Gi")
+    busy = pod("busy", cpu="3", memory="512Mi")
+    busy.spec.node_name = "cpu-busy"
+    await client.create(busy)
+    config = loads(textwrap.dedent("""
+        profiles:
+        - plugins:
+            score:
+              disabled: [{name: "*"}]
+              enabled: [{name: NodeResourcesBalancedAllocation}]
+    """))
+    await start_scheduler(config=config)
+    # cpu-busy: cpu 3.5/4, memory 6.5/8 -> 96; empty: cpu 0.5/4, memory 6/8 -> 68.
+    await client.create(pod("memory-heavy", cpu="500m", memory="6Gi"))
+    assert await bound(client, "memory-heavy") == {"memory-heavy": "cpu-busy"}

@@ -12,7 +12,8 @@ __all__ = ["Scale", "ScaleSpec", "ScaleStatus"]
 
 
 class ScaleSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    replicas: int = 0
+    # Required, so 0 is sent: scaling to zero must not look like "replicas not given".
+    replicas: int
 
 
 class ScaleStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -24,5 +25,5 @@ class Scale(Object, kw_only=True, omit_defaults=True, rename="camel"):
     API_VERSION: ClassVar[str] = "autoscaling/v1"
     KIND: ClassVar[str] = "Scale"
 
-    spec: ScaleSpec = msgspec.field(default_factory=ScaleSpec)
+    spec: ScaleSpec = msgspec.field(default_factory=lambda: ScaleSpec(replicas=0))
     status: ScaleStatus = msgspec.field(default_factory=lambda: ScaleStatus(replicas=0))

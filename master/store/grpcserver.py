@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -654,6 +655,26 @@ def _generic_handler(service: _Handler) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler(service.service, handlers)
 
 
+def _probe(host: str, port: int) -> None:
+    """Bind host:port once ourselves, so that "address in use" is one clear OSError rather
+    than gRPC core's log line and a generic failure."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                raise OSError(
+                    f"cannot listen on {host}:{port}: {(exc.strerror or str(exc)).lower()}"
+                ) from None
+
+
 class EtcdGrpcServer:
     """A gRPC server with the etcd v3 services over one ``Store``. The caller owns the store.
 
@@ -701,6 +722,7 @@ class EtcdGrpcServer:
     def add_port(self, host: str, port: int) -> int:
         """Listen on host:port (port 0: any free port); returns the port. Raises OSError."""
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        _probe(host, port)
         try:
             bound = self._server.add_insecure_port(target)
         except RuntimeError as exc:

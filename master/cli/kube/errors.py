@@ -7,6 +7,7 @@
     Error from server (NotFound): pods "x" not found
     Error from server (NotFound): error when creating "web.yaml": namespaces "nope" not found
     The Pod "x" is invalid: spec.containers[0].image: Required value
+    error: You must be logged in to the server (Unauthorized)
 
 ``line(exc)`` gives (prefix, text) for an expected failure and None for anything else (a bug,
 left to ``master.cli.main``'s last-resort handler); ``cli_error(exc)`` wraps it in ``CLIError``.
@@ -28,6 +29,8 @@ def one_line(text: str) -> str:
 def api_line(exc: errors.ApiError, context: str = "") -> str:
     """kubectl's line for a Status failure; ``context`` is e.g. 'error when creating "x.yaml"'."""
     message = one_line(exc.message)
+    if isinstance(exc, errors.Unauthorized):
+        return "error: You must be logged in to the server (Unauthorized)"
     if isinstance(exc, errors.Invalid) and not context:
         return f"The {message}" if " is invalid" in message else f"Error from server (Invalid): {message}"
     if context:

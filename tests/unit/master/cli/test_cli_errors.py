@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from master.cli.kube import errors as cli_errors
 from master.cli.main import main
+from master.client import errors as client_errors
 from master.client import kubeconfig
 
 
@@ -140,3 +142,23 @@ def test_bad_kubeconfig(tmp_path: Path, setup: str, message: str, capsys: pytest
         argv += ["--context", "nope"]
     code = main(argv)
     _one_line_error(code, capsys.readouterr().err, message)
+
+
+@pytest.mark.parametrize(
+    ("exc", "context", "want"),
+    [
+        pytest.param(client_errors.NotFound('pods "x" not found', code=404), "",
+                     'Error from server (NotFound): pods "x" not found', id="not-found"),
+        pytest.param(client_errors.NotFound('namespaces "n" not found', code=404), 'error when creating "a.yaml"',
+                     'Error from server (NotFound): error when creating "a.yaml": namespaces "n" not found',
+                     id="with-context"),
+        pytest.param(client_errors.Invalid('Pod "x" is invalid: spec: Required value', code=422), "",
+                     'The Pod "x" is invalid: spec: Required value', id="invalid"),
+        pytest.param(client_errors.Unauthorized("Unauthorized", code=401), "",
+                     "error: You must be logged in to the server (Unauthorized)", id="unauthorized"),
+        pytest.param(client_errors.InternalError("boom\nsecond line", code=500), "",
+                     "Error from server (InternalError): boom second line", id="multi-line-message"),
+    ],
+)
+def test_api_error_lines(exc: client_errors.ApiError, context: str, want: str) -> None:
+    assert cli_errors.api_line(exc, context) == want

@@ -269,7 +269,8 @@ async def _get(s: session.Session, req: _Request) -> int:
         if req.sort_by is not None:
             objects = _sorted_objects(objects, req.sort_by)
         printed_any = bool(objects)
-        _print_documents(out, req, objects)
+        if objects or not errors_seen:  # only NotFound answers: nothing to print, as kubectl
+            _print_documents(out, req, objects)
     for line in errors_seen:
         print(line, file=sys.stderr)
     quiet = req.ignore_not_found and any(q.names for q in req.queries)

@@ -196,6 +196,7 @@ class PodSyncer:
         self._metrics = metrics
         self.runtime_name = runtime_name
         self._memo: dict[str, _PodMemo] = {}
+        self._starting = asyncio.Semaphore(max(1, settings.start_concurrency))
 
     def _event(self, pod: Pod, type_: str, reason: str, message: str) -> None:
         if self._on_event is not None:
@@ -377,13 +378,36 @@ class PodSyncer:
         if actions.init_failed:
             forced = "Failed"
             reason, message = "", actions.init_failed
+        if actions.create_sandbox or actions.start:
+            async with self._starting:
+                state, pod_ip, stop = await self._create_and_start(pod, state, actions, memo, pod_ip, requeue)
+            if stop is not None:
+                return stop
+        # Containers that run or wait for good reason keep their recorded waiting reason only
+        # while they have not started since.
+        for c in pod.spec.containers + pod.spec.init_containers:
+            now_running = state.latest(c.name)
+            if now_running is not None and now_running.running:
+                memo.waiting.pop(c.name, None)
+        self._probes.sync_pod(pod, state, pod_ip=(self.settings.node_ip if pod.spec.host_network else pod_ip),
+                              ready_ids=_ready_ids(pod))
+        status = self._status(pod, state, memo, forced_phase=forced, reason=reason, message=message)
+        all_running = bool(pod.spec.containers) and all(
+            (latest := state.latest(c.name)) is not None and latest.running for c in pod.spec.containers)
+        if podstatus.terminal(status.phase):
+            requeue.append(0.0)  # once more, to stop the sandbox of a finished pod
+        return SyncResult(status=status, requeue_after=min(requeue) if requeue else None, running=all_running)
+
+    async def _create_and_start(self, pod: Pod, state: PodRuntime, actions: podactions.Actions, memo: _PodMemo,
+                                pod_ip: str, requeue: list[float]) -> tuple[PodRuntime, str, SyncResult | None]:
+        uid = pod.metadata.uid
         if actions.create_sandbox:
             ok, retry = await self._create_sandbox(pod, state, actions, memo)
             if retry is not None:
                 requeue.append(retry)
             state = await self.inspector.pod(uid)
             if not ok:
-                return SyncResult(status=self._status(pod, state, memo), requeue_after=min(requeue))
+                return state, pod_ip, SyncResult(status=self._status(pod, state, memo), requeue_after=min(requeue))
             pod_ip = state.sandbox.ip if state.sandbox is not None else ""
         if actions.start:
             host_ip = self.settings.node_ip
@@ -406,20 +430,7 @@ class PodSyncer:
                     if s.init:
                         break
             state = await self.inspector.pod(uid)
-        # Containers that run or wait for good reason keep their recorded waiting reason only
-        # while they have not started since.
-        for c in pod.spec.containers + pod.spec.init_containers:
-            now_running = state.latest(c.name)
-            if now_running is not None and now_running.running:
-                memo.waiting.pop(c.name, None)
-        self._probes.sync_pod(pod, state, pod_ip=(self.settings.node_ip if pod.spec.host_network else pod_ip),
-                              ready_ids=_ready_ids(pod))
-        status = self._status(pod, state, memo, forced_phase=forced, reason=reason, message=message)
-        all_running = bool(pod.spec.containers) and all(
-            (latest := state.latest(c.name)) is not None and latest.running for c in pod.spec.containers)
-        if podstatus.terminal(status.phase):
-            requeue.append(0.0)  # once more, to stop the sandbox of a finished pod
-        return SyncResult(status=status, requeue_after=min(requeue) if requeue else None, running=all_running)
+        return state, pod_ip, None
 
     async def _create_sandbox(self, pod: Pod, state: PodRuntime, actions: podactions.Actions,
                               memo: _PodMemo) -> tuple[bool, float | None]:

@@ -185,7 +185,7 @@ def _file_queries(s: session.Session, filenames: list[str], recursive: bool) -> 
     return out
 
 
-def _no_resources(req: _Request, s: session.Session) -> str:
+def _no_resources(req: _Request) -> str:
     namespaced = any(q.resource.namespaced for q in req.queries)
     if namespaced and not req.all_namespaces and len({q.namespace for q in req.queries}) == 1:
         return f"No resources found in {req.queries[0].namespace} namespace."
@@ -275,7 +275,7 @@ async def _get(s: session.Session, req: _Request) -> int:
         print(line, file=sys.stderr)
     quiet = req.ignore_not_found and any(q.names for q in req.queries)
     if not printed_any and not errors_seen and not quiet and req.fmt.kind in ("", "wide", "name", "custom-columns"):
-        print(_no_resources(req, s), file=sys.stderr)
+        print(_no_resources(req), file=sys.stderr)
     return 1 if errors_seen else 0
 
 
@@ -344,7 +344,7 @@ async def _watch(s: session.Session, req: _Request, *, list_first: bool) -> int:
                 widths = _columns_of(out.table(lines, header=not header_done))
                 header_done = True
             elif not header_done:
-                print(_no_resources(req, s), file=sys.stderr)
+                print(_no_resources(req), file=sys.stderr)
         elif list_first:
             for o in listed.get("items") or []:
                 _print_watched(out, req, q, output.with_type(q.resource, o))

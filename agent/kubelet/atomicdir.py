@@ -25,6 +25,7 @@ from pathlib import Path
 __all__ = ["DATA", "read", "write"]
 
 DATA = "..data"
+_DIR_MODE = 0o755
 
 
 def _current(d: Path) -> Path | None:
@@ -54,7 +55,7 @@ def _check(rel: str) -> None:
         raise ValueError(f"invalid file path {rel!r} in volume")
 
 
-def write(d: Path, files: Mapping[str, tuple[bytes, int]], *, dir_mode: int = 0o755) -> bool:
+def write(d: Path, files: Mapping[str, tuple[bytes, int]]) -> bool:
     """Make ``d`` hold exactly ``files`` (relative path -> (content, mode)); whether it changed."""
     for rel in files:
         _check(rel)
@@ -63,10 +64,10 @@ def write(d: Path, files: Mapping[str, tuple[bytes, int]], *, dir_mode: int = 0o
         return False
     stamp = time.strftime("%Y_%m_%d_%H_%M_%S", time.gmtime()) + f".{time.time_ns() % 1_000_000_000:09d}"
     new = d / f"..{stamp}"
-    new.mkdir(mode=dir_mode)
+    new.mkdir(mode=_DIR_MODE)
     for rel, (content, mode) in files.items():
         p = new / rel
-        p.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
+        p.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(content)

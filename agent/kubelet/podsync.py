@@ -75,6 +75,7 @@ class _PodMemo:
 
     waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
     status: PodStatus | None = None
+    volumes_at: float | None = None  # monotonic time of the last volume set-up
 
 
 def grace_period(pod: Pod, settings: KubeletSettings) -> float:
@@ -381,8 +382,11 @@ class PodSyncer:
         if actions.create_sandbox or actions.start:
             async with self._starting:
                 state, pod_ip, stop = await self._create_and_start(pod, state, actions, memo, pod_ip, requeue)
+            memo.volumes_at = self._clock.monotonic()
             if stop is not None:
                 return stop
+        else:
+            await self._refresh_volumes(pod, memo, pod_ip)
         # Containers that run or wait for good reason keep their recorded waiting reason only
         # while they have not started since.
         for c in pod.spec.containers + pod.spec.init_containers:
@@ -431,6 +435,19 @@ class PodSyncer:
                         break
             state = await self.inspector.pod(uid)
         return state, pod_ip, None
+
+    async def _refresh_volumes(self, pod: Pod, memo: _PodMemo, pod_ip: str) -> None:
+        """Running containers see configMap and secret updates: re-write their volumes now and
+        then (only changed content is written)."""
+        refreshable = any(v.config_map or v.secret or v.projected or v.downward_api for v in pod.spec.volumes)
+        now = self._clock.monotonic()
+        if not refreshable or (memo.volumes_at is not None and now - memo.volumes_at < self.settings.volume_refresh_period):
+            return
+        memo.volumes_at = now
+        try:
+            await self._volumes.setup(pod, host_ip=self.settings.node_ip, pod_ip=pod_ip)
+        except VolumeError as exc:
+            log.warning("pod %s/%s: refreshing volumes failed: %s", pod.metadata.namespace, pod.metadata.name, exc)
 
     async def _create_sandbox(self, pod: Pod, state: PodRuntime, actions: podactions.Actions,
                               memo: _PodMemo) -> tuple[bool, float | None]:

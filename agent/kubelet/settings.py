@@ -73,6 +73,8 @@ class KubeletSettings:
     container_log_max_files: int = 5
 
     status_writers: int = 4
+    # configMap, secret and downwardAPI volumes of running pods are refreshed this often.
+    volume_refresh_period: float = 60.0
     # Pods whose sandbox and containers are being started at once. containerd, runc and the CNI
     # plugins share the node's few cores: past a handful, more parallel starts only make every
     # pod slower; in turn (first come, first started) the early pods run sooner.

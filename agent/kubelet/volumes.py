@@ -4,12 +4,14 @@ Every volume a pod declares is made ready before its sandbox starts, under the p
 
     <data dir>/pods/<uid>/volumes/kubernetes.io~empty-dir/<name>/      an empty directory
     <data dir>/pods/<uid>/volumes/kubernetes.io~configmap/<name>/      keys as files (atomicdir)
-    <data dir>/pods/<uid>/volumes/kubernetes.io~secret/<name>/         decoded keys (0700 dir)
+    <data dir>/pods/<uid>/volumes/kubernetes.io~secret/<name>/         decoded keys
     <data dir>/pods/<uid>/volumes/kubernetes.io~downward-api/<name>/   fieldRef / resourceFieldRef
     <data dir>/pods/<uid>/volumes/kubernetes.io~projected/<name>/      configMap, secret, downwardAPI
     <data dir>/pods/<uid>/containers/<container>/<restart count>       termination message file
 
-``hostPath`` is used as it is, after its ``type`` check (DirectoryOrCreate makes the directory,
+The pod's directory is 0750 (root only on the node); inside, directories are 0755 and files
+have the volume's modes, so containers running as other users can read them. ``hostPath`` is
+used as it is, after its ``type`` check (DirectoryOrCreate makes the directory,
 File requires a file ...). configMap, secret, downwardAPI and projected volumes are re-written on
 every ``setup`` (atomically, only when their content changed), so running containers see
 updates; they are mounted read-only. emptyDir with ``medium: Memory`` is an ordinary directory
@@ -104,14 +106,14 @@ class VolumeManager:
             elif v.secret is not None:
                 s = v.secret
                 files = await self._secret_files(ns, s.secret_name, s.items, s.default_mode, bool(s.optional))
-                atomicdir.write(self._volume_dir(uid, "secret", v.name), files, dir_mode=0o700)
+                atomicdir.write(self._volume_dir(uid, "secret", v.name), files)
             elif v.downward_api is not None:
                 files = self._downward_files(pod, v.downward_api.items, v.downward_api.default_mode,
                                              host_ip=host_ip, pod_ip=pod_ip)
                 atomicdir.write(self._volume_dir(uid, "downward-api", v.name), files)
             elif v.projected is not None:
                 files = await self._projected_files(pod, v, host_ip=host_ip, pod_ip=pod_ip)
-                atomicdir.write(self._volume_dir(uid, "projected", v.name), files, dir_mode=0o700)
+                atomicdir.write(self._volume_dir(uid, "projected", v.name), files)
             elif v.persistent_volume_claim is not None:
                 raise VolumeError(f"volume {v.name!r}: persistentVolumeClaim volumes are not supported")
             else:

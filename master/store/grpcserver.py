@@ -38,9 +38,9 @@ import contextlib
 import inspect
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import grpc
 import grpc.aio
@@ -58,8 +58,6 @@ __all__ = ["EtcdGrpcServer", "GrpcServerSettings", "serve"]
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
-
 # etcd adds this much to --max-request-bytes for gRPC's own message limit.
 GRPC_OVERHEAD_BYTES = 512 * 1024
 
@@ -76,42 +74,14 @@ class GrpcServerSettings:
     watch_send_buffer: int = 128
 
 
-class _Handler:
-    """What every servicer shares: the store, metrics, and turning failures into statuses."""
+class Refused(Exception):
+    """An RPC answered with a fixed status: etcd's answer for a cluster without auth, or a
+    method a single-member store does not support."""
 
-    service = ""
-
-    def __init__(self, store: Store, metrics: GrpcMetrics | None) -> None:
-        self.store = store
-        self.metrics = metrics
-
-    async def unary(
-        self, method: str, context: grpc.aio.ServicerContext, call: Callable[[], Awaitable[_T]]
-    ) -> _T:
-        metrics = self.metrics
-        if metrics is not None:
-            metrics.start("unary", self.service, method)
-        try:
-            result = await call()
-        except Exception as exc:
-            code, message = _status(exc, self.service, method)
-            if metrics is not None:
-                metrics.done("unary", self.service, method, code)
-            await context.abort(code, message)
-            raise  # abort raises; this keeps type checkers honest
-        if metrics is not None:
-            metrics.done("unary", self.service, method, grpc.StatusCode.OK)
-        return result
-
-    def header(self) -> rpc_pb2.ResponseHeader:
-        return grpcconv.header_to_pb(self.store.header())
-
-    async def unsupported(self, method: str, context: grpc.aio.ServicerContext, why: str) -> NoReturn:
-        if self.metrics is not None:
-            self.metrics.start("unary", self.service, method)
-            self.metrics.done("unary", self.service, method, grpc.StatusCode.UNIMPLEMENTED)
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"etcdserver: {method} is not supported: {why}")
-        raise AssertionError("abort returned")
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class BadMessage(Exception):
@@ -121,100 +91,79 @@ class BadMessage(Exception):
 def _status(exc: Exception, service: str, method: str) -> tuple[grpc.StatusCode, str]:
     if isinstance(exc, errors.StoreError):
         return grpcconv.status_for_error(exc)
-    if isinstance(exc, BadMessage):
-        return grpc.StatusCode.INTERNAL, str(exc)
+    if isinstance(exc, (BadMessage, Refused)):
+        return getattr(exc, "code", grpc.StatusCode.INTERNAL), str(exc)
     log.exception("store: %s/%s failed", service, method)
     return grpc.StatusCode.INTERNAL, f"etcdserver: internal error: {type(exc).__name__}: {exc}"
 
 
-def _check_size(request: Any, limit: int) -> None:
-    if request.ByteSize() > limit:
-        raise errors.RequestTooLargeError()
+def _unsupported(method: str, why: str) -> NoReturn:
+    raise Refused(grpc.StatusCode.UNIMPLEMENTED, f"etcdserver: {method} is not supported: {why}")
 
 
-class KVService(_Handler):
+class _Service:
+    """A servicer: unary methods take the request and return the response or raise (the
+    registration below turns errors into statuses and counts every RPC); streaming methods
+    take the request stream and the context."""
+
+    service = ""
+
+    def __init__(self, store: Store, metrics: GrpcMetrics | None) -> None:
+        self.store = store
+        self.metrics = metrics
+
+    def header(self) -> rpc_pb2.ResponseHeader:
+        return grpcconv.header_to_pb(self.store.header())
+
+
+class KVService(_Service):
     service = "etcdserverpb.KV"
 
-    async def Range(
-        self, request: rpc_pb2.RangeRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.RangeResponse:
-        async def call() -> rpc_pb2.RangeResponse:
-            return grpcconv.range_response_to_pb(self.store.range(grpcconv.range_op_from_pb(request)))
+    async def Range(self, request: rpc_pb2.RangeRequest) -> rpc_pb2.RangeResponse:
+        return grpcconv.range_response_to_pb(self.store.range(grpcconv.range_op_from_pb(request)))
 
-        return await self.unary("Range", context, call)
+    async def Put(self, request: rpc_pb2.PutRequest) -> rpc_pb2.PutResponse:
+        if request.ByteSize() > self.store.settings.max_request_bytes:
+            raise errors.RequestTooLargeError()
+        return grpcconv.put_response_to_pb(await self.store.put(grpcconv.put_op_from_pb(request)))
 
-    async def Put(
-        self, request: rpc_pb2.PutRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.PutResponse:
-        async def call() -> rpc_pb2.PutResponse:
-            _check_size(request, self.store.settings.max_request_bytes)
-            return grpcconv.put_response_to_pb(await self.store.put(grpcconv.put_op_from_pb(request)))
+    async def DeleteRange(self, request: rpc_pb2.DeleteRangeRequest) -> rpc_pb2.DeleteRangeResponse:
+        if request.ByteSize() > self.store.settings.max_request_bytes:
+            raise errors.RequestTooLargeError()
+        return grpcconv.delete_response_to_pb(
+            await self.store.delete_range(grpcconv.delete_op_from_pb(request))
+        )
 
-        return await self.unary("Put", context, call)
+    async def Txn(self, request: rpc_pb2.TxnRequest) -> rpc_pb2.TxnResponse:
+        if request.ByteSize() > self.store.settings.max_request_bytes:
+            raise errors.RequestTooLargeError()
+        return grpcconv.txn_response_to_pb(await self.store.txn(grpcconv.txn_op_from_pb(request)))
 
-    async def DeleteRange(
-        self, request: rpc_pb2.DeleteRangeRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.DeleteRangeResponse:
-        async def call() -> rpc_pb2.DeleteRangeResponse:
-            _check_size(request, self.store.settings.max_request_bytes)
-            resp = await self.store.delete_range(grpcconv.delete_op_from_pb(request))
-            return grpcconv.delete_response_to_pb(resp)
-
-        return await self.unary("DeleteRange", context, call)
-
-    async def Txn(
-        self, request: rpc_pb2.TxnRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.TxnResponse:
-        async def call() -> rpc_pb2.TxnResponse:
-            _check_size(request, self.store.settings.max_request_bytes)
-            return grpcconv.txn_response_to_pb(await self.store.txn(grpcconv.txn_op_from_pb(request)))
-
-        return await self.unary("Txn", context, call)
-
-    async def Compact(
-        self, request: rpc_pb2.CompactionRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.CompactionResponse:
-        async def call() -> rpc_pb2.CompactionResponse:
-            resp = await self.store.compact(request.revision, physical=request.physical)
-            return rpc_pb2.CompactionResponse(header=grpcconv.header_to_pb(resp.header))
-
-        return await self.unary("Compact", context, call)
+    async def Compact(self, request: rpc_pb2.CompactionRequest) -> rpc_pb2.CompactionResponse:
+        resp = await self.store.compact(request.revision, physical=request.physical)
+        return rpc_pb2.CompactionResponse(header=grpcconv.header_to_pb(resp.header))
 
 
-class LeaseService(_Handler):
+class LeaseService(_Service):
     service = "etcdserverpb.Lease"
 
-    async def LeaseGrant(
-        self, request: rpc_pb2.LeaseGrantRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.LeaseGrantResponse:
-        async def call() -> rpc_pb2.LeaseGrantResponse:
-            resp = await self.store.lease_grant(request.TTL, request.ID)
-            return rpc_pb2.LeaseGrantResponse(
-                header=grpcconv.header_to_pb(resp.header), ID=resp.id, TTL=resp.ttl
-            )
+    async def LeaseGrant(self, request: rpc_pb2.LeaseGrantRequest) -> rpc_pb2.LeaseGrantResponse:
+        resp = await self.store.lease_grant(request.TTL, request.ID)
+        return rpc_pb2.LeaseGrantResponse(header=grpcconv.header_to_pb(resp.header), ID=resp.id, TTL=resp.ttl)
 
-        return await self.unary("LeaseGrant", context, call)
-
-    async def LeaseRevoke(
-        self, request: rpc_pb2.LeaseRevokeRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.LeaseRevokeResponse:
-        async def call() -> rpc_pb2.LeaseRevokeResponse:
-            header = await self.store.lease_revoke(request.ID)
-            return rpc_pb2.LeaseRevokeResponse(header=grpcconv.header_to_pb(header))
-
-        return await self.unary("LeaseRevoke", context, call)
+    async def LeaseRevoke(self, request: rpc_pb2.LeaseRevokeRequest) -> rpc_pb2.LeaseRevokeResponse:
+        header = await self.store.lease_revoke(request.ID)
+        return rpc_pb2.LeaseRevokeResponse(header=grpcconv.header_to_pb(header))
 
     async def LeaseKeepAlive(
-        self,
-        request_iterator: AsyncIterator[rpc_pb2.LeaseKeepAliveRequest],
-        context: grpc.aio.ServicerContext,
+        self, requests: AsyncIterator[rpc_pb2.LeaseKeepAliveRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[rpc_pb2.LeaseKeepAliveResponse]:
         metrics = self.metrics
         if metrics is not None:
             metrics.start("bidi_stream", self.service, "LeaseKeepAlive")
         code = grpc.StatusCode.OK
         try:
-            async for request in request_iterator:
+            async for request in requests:
                 # A lease that is gone is answered with TTL 0, as etcd does; the client gives up.
                 resp = self.store.lease_keep_alive(request.ID)
                 yield rpc_pb2.LeaseKeepAliveResponse(
@@ -231,153 +180,98 @@ class LeaseService(_Handler):
                 metrics.done("bidi_stream", self.service, "LeaseKeepAlive", code)
 
     async def LeaseTimeToLive(
-        self, request: rpc_pb2.LeaseTimeToLiveRequest, context: grpc.aio.ServicerContext
+        self, request: rpc_pb2.LeaseTimeToLiveRequest
     ) -> rpc_pb2.LeaseTimeToLiveResponse:
-        async def call() -> rpc_pb2.LeaseTimeToLiveResponse:
-            resp = self.store.lease_time_to_live(request.ID, keys=request.keys)
-            return rpc_pb2.LeaseTimeToLiveResponse(
-                header=grpcconv.header_to_pb(resp.header),
-                ID=resp.id,
-                TTL=resp.ttl,
-                grantedTTL=resp.granted_ttl,
-                keys=list(resp.keys),
-            )
+        resp = self.store.lease_time_to_live(request.ID, keys=request.keys)
+        return rpc_pb2.LeaseTimeToLiveResponse(
+            header=grpcconv.header_to_pb(resp.header),
+            ID=resp.id,
+            TTL=resp.ttl,
+            grantedTTL=resp.granted_ttl,
+            keys=list(resp.keys),
+        )
 
-        return await self.unary("LeaseTimeToLive", context, call)
-
-    async def LeaseLeases(
-        self, request: rpc_pb2.LeaseLeasesRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.LeaseLeasesResponse:
-        async def call() -> rpc_pb2.LeaseLeasesResponse:
-            leases = [rpc_pb2.LeaseStatus(ID=lease.id) for lease in self.store.lease_leases()]
-            return rpc_pb2.LeaseLeasesResponse(header=self.header(), leases=leases)
-
-        return await self.unary("LeaseLeases", context, call)
+    async def LeaseLeases(self, request: rpc_pb2.LeaseLeasesRequest) -> rpc_pb2.LeaseLeasesResponse:
+        leases = [rpc_pb2.LeaseStatus(ID=lease.id) for lease in self.store.lease_leases()]
+        return rpc_pb2.LeaseLeasesResponse(header=self.header(), leases=leases)
 
 
-class ClusterService(_Handler):
+_ONE_MEMBER = "picluster's store is a single member; use a real etcd cluster (--etcd-servers) for more"
+
+
+class ClusterService(_Service):
     service = "etcdserverpb.Cluster"
-    _FIXED = "picluster's store is a single member; use a real etcd cluster (--etcd-servers) for more"
 
-    async def MemberList(
-        self, request: rpc_pb2.MemberListRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.MemberListResponse:
-        async def call() -> rpc_pb2.MemberListResponse:
-            members = [grpcconv.member_to_pb(m) for m in self.store.member_list()]
-            header = self.header()
-            header.revision = 0  # etcd leaves it unset: membership is not in the key space
-            return rpc_pb2.MemberListResponse(header=header, members=members)
+    async def MemberList(self, request: rpc_pb2.MemberListRequest) -> rpc_pb2.MemberListResponse:
+        members = [grpcconv.member_to_pb(m) for m in self.store.member_list()]
+        header = self.header()
+        header.revision = 0  # etcd leaves it unset: membership is not in the key space
+        return rpc_pb2.MemberListResponse(header=header, members=members)
 
-        return await self.unary("MemberList", context, call)
+    async def MemberAdd(self, request: Any) -> NoReturn:
+        _unsupported("MemberAdd", _ONE_MEMBER)
 
-    async def MemberAdd(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("MemberAdd", context, self._FIXED)
+    async def MemberRemove(self, request: Any) -> NoReturn:
+        _unsupported("MemberRemove", _ONE_MEMBER)
 
-    async def MemberRemove(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("MemberRemove", context, self._FIXED)
+    async def MemberUpdate(self, request: Any) -> NoReturn:
+        _unsupported("MemberUpdate", _ONE_MEMBER)
 
-    async def MemberUpdate(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("MemberUpdate", context, self._FIXED)
-
-    async def MemberPromote(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("MemberPromote", context, self._FIXED)
+    async def MemberPromote(self, request: Any) -> NoReturn:
+        _unsupported("MemberPromote", _ONE_MEMBER)
 
 
-class MaintenanceService(_Handler):
+class MaintenanceService(_Service):
     service = "etcdserverpb.Maintenance"
 
-    async def Status(
-        self, request: rpc_pb2.StatusRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.StatusResponse:
-        async def call() -> rpc_pb2.StatusResponse:
-            return grpcconv.status_to_pb(self.store.status())
+    async def Status(self, request: rpc_pb2.StatusRequest) -> rpc_pb2.StatusResponse:
+        return grpcconv.status_to_pb(self.store.status())
 
-        return await self.unary("Status", context, call)
-
-    async def Alarm(
-        self, request: rpc_pb2.AlarmRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.AlarmResponse:
+    async def Alarm(self, request: rpc_pb2.AlarmRequest) -> rpc_pb2.AlarmResponse:
         # No quota, no corruption checks: there is never an alarm to list or to clear.
-        async def call() -> rpc_pb2.AlarmResponse:
-            return rpc_pb2.AlarmResponse(header=self.header())
+        return rpc_pb2.AlarmResponse(header=self.header())
 
-        return await self.unary("Alarm", context, call)
-
-    async def Defragment(
-        self, request: rpc_pb2.DefragmentRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.DefragmentResponse:
+    async def Defragment(self, request: rpc_pb2.DefragmentRequest) -> rpc_pb2.DefragmentResponse:
         # The SQLite backend gives free pages back after every compaction (incremental vacuum and
         # a WAL truncate), so there is nothing left for a defragment to do.
-        async def call() -> rpc_pb2.DefragmentResponse:
-            self.store.status()  # fails like the other calls when the store is closed
-            return rpc_pb2.DefragmentResponse(header=self.header())
+        self.store.status()  # fails like the other calls when the store is closed
+        return rpc_pb2.DefragmentResponse(header=self.header())
 
-        return await self.unary("Defragment", context, call)
+    async def Hash(self, request: Any) -> NoReturn:
+        _unsupported("Hash", "there is one member, nothing to compare with")
 
-    async def Hash(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("Hash", context, "there is one member, nothing to compare with")
+    async def HashKV(self, request: Any) -> NoReturn:
+        _unsupported("HashKV", "there is one member, nothing to compare with")
 
-    async def HashKV(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("HashKV", context, "there is one member, nothing to compare with")
+    async def Snapshot(self, request: Any) -> NoReturn:
+        _unsupported("Snapshot", "back up the data dir's store.db with sqlite3 .backup")
 
-    async def Snapshot(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("Snapshot", context, "back up the data dir's store.db with sqlite3 .backup")
-
-    async def MoveLeader(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self.unsupported("MoveLeader", context, "there is one member, always the leader")
+    async def MoveLeader(self, request: Any) -> NoReturn:
+        _unsupported("MoveLeader", "there is one member, always the leader")
 
 
-class AuthService(_Handler):
+class AuthService(_Service):
     """etcd's answers for a cluster whose auth is disabled and has no users."""
 
     service = "etcdserverpb.Auth"
 
-    async def _answer(self, method: str, context: grpc.aio.ServicerContext, build: Callable[[], _T]) -> _T:
-        async def call() -> _T:
-            return build()
+    async def AuthStatus(self, request: rpc_pb2.AuthStatusRequest) -> rpc_pb2.AuthStatusResponse:
+        return rpc_pb2.AuthStatusResponse(header=self.header(), enabled=False)
 
-        return await self.unary(method, context, call)
+    async def AuthDisable(self, request: rpc_pb2.AuthDisableRequest) -> rpc_pb2.AuthDisableResponse:
+        return rpc_pb2.AuthDisableResponse(header=self.header())
 
-    async def AuthStatus(
-        self, request: rpc_pb2.AuthStatusRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.AuthStatusResponse:
-        return await self._answer(
-            "AuthStatus", context, lambda: rpc_pb2.AuthStatusResponse(header=self.header(), enabled=False)
-        )
+    async def UserList(self, request: rpc_pb2.AuthUserListRequest) -> rpc_pb2.AuthUserListResponse:
+        return rpc_pb2.AuthUserListResponse(header=self.header())
 
-    async def AuthDisable(
-        self, request: rpc_pb2.AuthDisableRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.AuthDisableResponse:
-        return await self._answer(
-            "AuthDisable", context, lambda: rpc_pb2.AuthDisableResponse(header=self.header())
-        )
+    async def RoleList(self, request: rpc_pb2.AuthRoleListRequest) -> rpc_pb2.AuthRoleListResponse:
+        return rpc_pb2.AuthRoleListResponse(header=self.header())
 
-    async def UserList(
-        self, request: rpc_pb2.AuthUserListRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.AuthUserListResponse:
-        return await self._answer(
-            "UserList", context, lambda: rpc_pb2.AuthUserListResponse(header=self.header())
-        )
+    async def AuthEnable(self, request: Any) -> NoReturn:
+        raise Refused(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: root user does not exist")
 
-    async def RoleList(
-        self, request: rpc_pb2.AuthRoleListRequest, context: grpc.aio.ServicerContext
-    ) -> rpc_pb2.AuthRoleListResponse:
-        return await self._answer(
-            "RoleList", context, lambda: rpc_pb2.AuthRoleListResponse(header=self.header())
-        )
-
-    async def AuthEnable(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self._refuse("AuthEnable", context, "etcdserver: root user does not exist")
-
-    async def Authenticate(self, request: Any, context: grpc.aio.ServicerContext) -> NoReturn:
-        await self._refuse("Authenticate", context, "etcdserver: authentication is not enabled")
-
-    async def _refuse(self, method: str, context: grpc.aio.ServicerContext, message: str) -> NoReturn:
-        if self.metrics is not None:
-            self.metrics.start("unary", self.service, method)
-            self.metrics.done("unary", self.service, method, grpc.StatusCode.FAILED_PRECONDITION)
-        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, message)
-        raise AssertionError("abort returned")
+    async def Authenticate(self, request: Any) -> NoReturn:
+        raise Refused(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: authentication is not enabled")
 
 
 # ---- Watch ----
@@ -540,7 +434,7 @@ class _WatchSession:
         self.out.put_nowait(None)
 
 
-class WatchService(_Handler):
+class WatchService(_Service):
     service = "etcdserverpb.Watch"
 
     def __init__(self, store: Store, metrics: GrpcMetrics | None, send_buffer: int) -> None:
@@ -606,13 +500,26 @@ async def _decoded(requests: AsyncIterator[bytes], cls: Any) -> AsyncIterator[An
         yield _decode(cls, data)
 
 
-def _unary(fn: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], cls: Any) -> Callable[..., Any]:
+def _unary(service: _Service, name: str, cls: Any) -> Callable[..., Any]:
+    """The handler of one unary RPC: decode, call, count, and map failures to statuses."""
+    fn = getattr(service, name)
+    label = service.service
+    metrics = service.metrics
+
     async def handle(data: bytes, context: grpc.aio.ServicerContext) -> Any:
+        if metrics is not None:
+            metrics.start("unary", label, name)
         try:
-            request = _decode(cls, data)
-        except BadMessage as exc:
-            await context.abort(grpc.StatusCode.INTERNAL, str(exc))
-        return await fn(request, context)
+            response = await fn(_decode(cls, data))
+        except Exception as exc:
+            code, message = _status(exc, label, name)
+            if metrics is not None:
+                metrics.done("unary", label, name, code)
+            await context.abort(code, message)
+            raise AssertionError("abort returned") from exc
+        if metrics is not None:
+            metrics.done("unary", label, name, grpc.StatusCode.OK)
+        return response
 
     return handle
 
@@ -634,23 +541,24 @@ def _bidi(fn: Callable[..., Any], cls: Any) -> Callable[..., Any]:
     return handle
 
 
-def _generic_handler(service: _Handler) -> grpc.GenericRpcHandler:
+def _generic_handler(service: _Service) -> grpc.GenericRpcHandler:
     name = service.service.rsplit(".", 1)[1]
     handlers: dict[str, grpc.RpcMethodHandler] = {}
     for method in rpc_pb2.DESCRIPTOR.services_by_name[name].methods:
-        fn = getattr(service, method.name)
         cls = getattr(rpc_pb2, method.input_type.name)
         if method.client_streaming:
             handlers[method.name] = grpc.stream_stream_rpc_method_handler(
-                _bidi(fn, cls), request_deserializer=None, response_serializer=_serialize
+                _bidi(getattr(service, method.name), cls),
+                request_deserializer=None,
+                response_serializer=_serialize,
             )
         elif method.server_streaming:  # Snapshot: refused before anything is streamed
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
-                _unary(fn, cls), request_deserializer=None, response_serializer=_serialize
+                _unary(service, method.name, cls), request_deserializer=None, response_serializer=_serialize
             )
         else:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-                _unary(fn, cls), request_deserializer=None, response_serializer=_serialize
+                _unary(service, method.name, cls), request_deserializer=None, response_serializer=_serialize
             )
     return grpc.method_handlers_generic_handler(service.service, handlers)
 
@@ -708,7 +616,7 @@ class EtcdGrpcServer:
         ]
         self._server = grpc.aio.server(options=options)
         self._watch = WatchService(store, metrics, s.watch_send_buffer)
-        services: tuple[_Handler, ...] = (
+        services: tuple[_Service, ...] = (
             KVService(store, metrics),
             self._watch,
             LeaseService(store, metrics),

@@ -27,6 +27,7 @@ Each ``StoreMetrics`` has its own registry (``serve_metrics(host, port, metrics.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -111,11 +112,24 @@ class GrpcMetrics:
             registry=registry,
         )
 
+        # Labelled children by label values: prometheus_client's labels() costs more than the
+        # increment, and these are bumped twice per RPC.
+        self._started: dict[tuple[str, str, str], Any] = {}
+        self._handled: dict[tuple[str, str, str, grpc.StatusCode], Any] = {}
+
     def start(self, kind: str, service: str, method: str) -> None:
-        self.started.labels(kind, service, method).inc()
+        key = (kind, service, method)
+        child = self._started.get(key)
+        if child is None:
+            child = self._started[key] = self.started.labels(kind, service, method)
+        child.inc()
 
     def done(self, kind: str, service: str, method: str, code: grpc.StatusCode) -> None:
-        self.handled.labels(kind, service, method, _CODE_NAMES[code]).inc()
+        key = (kind, service, method, code)
+        child = self._handled.get(key)
+        if child is None:
+            child = self._handled[key] = self.handled.labels(kind, service, method, _CODE_NAMES[code])
+        child.inc()
 
 
 # grpc-go's spelling of status codes ("OK", "InvalidArgument", ...), which the metrics use.

@@ -103,6 +103,8 @@ class GarbageCollector:
                 continue
             await self._rt.remove_sandbox(sb.id)
             removed += 1
+        if removed:
+            sandboxes = await self._rt.list_sandboxes()
         self._collect_log_dirs(known | {sb.labels.get(keys.POD_UID, "") for sb in sandboxes})
         return removed
 

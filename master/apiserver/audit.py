@@ -274,8 +274,16 @@ class Auditor:
 
 
 def _json_or_none(data: bytes | None) -> Any:
+    """A body as JSON (kubectl's protobuf bodies decoded, YAML and anything else left out)."""
     if not data:
         return None
+    if data.startswith(b"k8s\x00"):
+        from master.apiserver import errors, protobuf
+
+        try:
+            return protobuf.decode(data)
+        except errors.ApiError:
+            return None
     try:
         return msgspec.json.decode(data)
     except msgspec.DecodeError:

@@ -40,7 +40,8 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
 
 import grpc
 import grpc.aio
@@ -48,13 +49,14 @@ from google.protobuf.message import DecodeError
 
 from master.store import errors, grpcconv
 from master.store.etcdpb import rpc_pb2
-from master.store.metrics import GrpcMetrics
 from master.store.store import Store
 from master.store.types import EventType, WatchResponse
 from master.store.watch import Watcher
-from master.util.metrics import parse_listen_url
 
-__all__ = ["EtcdGrpcServer", "GrpcServerSettings", "serve"]
+if TYPE_CHECKING:  # metrics are optional: prometheus_client is only imported when they are on
+    from master.store.metrics import GrpcMetrics
+
+__all__ = ["EtcdGrpcServer", "GrpcServerSettings", "parse_url", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -657,6 +659,25 @@ class EtcdGrpcServer:
         await self._server.stop(grace)
 
 
+def parse_url(url: str, *, default_port: int = 2379) -> tuple[str, int]:
+    """``http://127.0.0.1:2379`` (or ``127.0.0.1:2379``) -> ("127.0.0.1", 2379).
+
+    Raises ValueError with a readable message; https is refused (the store has no TLS yet)."""
+    text = url.strip()
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    if parts.scheme == "https":
+        raise ValueError(f"{url!r}: TLS is not supported by the store yet; use http://")
+    if parts.scheme != "http":
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r} in {url!r} (want http)")
+    if parts.path not in ("", "/") or parts.query:
+        raise ValueError(f"{url!r}: want http://HOST:PORT, without a path")
+    try:
+        port = parts.port if parts.port is not None else default_port
+    except ValueError:
+        raise ValueError(f"invalid port in {url!r}") from None
+    return parts.hostname or "127.0.0.1", port
+
+
 async def serve(
     store: Store,
     url: str,
@@ -669,9 +690,7 @@ async def serve(
     For a component that embeds the store (``pictl master``); raises ValueError for a bad URL and
     OSError when the address cannot be bound.
     """
-    if url.strip().startswith("https://"):
-        raise ValueError(f"{url!r}: TLS is not supported by the store yet; use http://")
-    host, port = parse_listen_url(url, default_port=2379)
+    host, port = parse_url(url)
     server = EtcdGrpcServer(store, metrics=metrics, settings=settings)
     server.add_port(host, port)
     await server.start()

@@ -20,14 +20,16 @@ import re
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from master.store.grpcserver import EtcdGrpcServer, GrpcServerSettings
-from master.store.metrics import StoreMetrics
+from master.store.grpcserver import EtcdGrpcServer, GrpcServerSettings, parse_url
 from master.store.settings import StoreSettings
 from master.store.store import Store
-from master.util.metrics import parse_listen_url, serve_metrics
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from master.store.metrics import StoreMetrics
 
 __all__ = ["ServerError", "ServerSettings", "StoreServer", "parse_retention", "parse_urls", "run"]
 
@@ -57,10 +59,8 @@ def parse_urls(text: str, *, default_port: int, what: str) -> tuple[tuple[str, i
     for url in (u.strip() for u in text.split(",")):
         if not url:
             continue
-        if url.startswith("https://"):
-            raise ServerError(f"{what} {url!r}: TLS is not supported by the store yet; use http://")
         try:
-            host, port = parse_listen_url(url, default_port=default_port)
+            host, port = parse_url(url, default_port=default_port)
         except ValueError as exc:
             raise ServerError(f"{what}: {exc}") from None
         if not 0 <= port <= 65535:
@@ -137,8 +137,16 @@ class StoreServer:
             else ()
         )
         self.store = Store(settings.store)
-        self.metrics = StoreMetrics(self.store)
-        self.grpc = EtcdGrpcServer(self.store, metrics=self.metrics.grpc, settings=settings.grpc)
+        # Metrics (prometheus_client, and aiohttp for the listener) only when asked for: the
+        # store alone stays small.
+        self.metrics: StoreMetrics | None = None
+        if self.metrics_addresses:
+            from master.store.metrics import StoreMetrics
+
+            self.metrics = StoreMetrics(self.store)
+        self.grpc = EtcdGrpcServer(
+            self.store, metrics=self.metrics.grpc if self.metrics else None, settings=settings.grpc
+        )
         self.client_ports: list[int] = []
         self.metrics_ports: list[int] = []
         self._runners: list[web.AppRunner] = []
@@ -153,6 +161,9 @@ class StoreServer:
             raise ServerError(f"--listen-client-urls: {exc}") from None
         try:
             for host, port in self.metrics_addresses:
+                from master.util.metrics import serve_metrics
+
+                assert self.metrics is not None
                 runner = await serve_metrics(host, port, self.metrics.registry)
                 self._runners.append(runner)
                 self.metrics_ports.append(_bound_port(runner, port))

@@ -30,7 +30,7 @@ from master.apiserver.authn_serviceaccount import parse_username
 from master.apiserver.authz import Attributes, Decision
 from master.apiserver.requestinfo import RequestInfo
 
-__all__ = ["RBACAuthorizer", "Rule", "RuleIndex", "rule_allows"]
+__all__ = ["RBACAuthorizer", "Rule", "RuleIndex", "covers", "rule_allows"]
 
 # The HTTP verb of a non-resource request, from RequestInfo's resource-style verb.
 _HTTP_VERBS = {"create": "post", "update": "put", "patch": "patch", "get": "get", "list": "get",
@@ -238,3 +238,44 @@ class RBACAuthorizer:
             if rule_allows(rule, info):
                 return Decision.ALLOW, f"RBAC: allowed by {origin}"
         return Decision.NO_OPINION, ""
+
+
+def _word_covered(have: frozenset[str], want: str) -> bool:
+    return "*" in have or want in have
+
+
+def _resource_covered(have: frozenset[str], want: str) -> bool:
+    if "*" in have or want in have:
+        return True
+    base, sep, sub = want.partition("/")
+    return bool(sep) and sub != "*" and base != "*" and (f"{base}/*" in have or f"*/{sub}" in have)
+
+
+def _url_covered(have: tuple[str, ...], want: str) -> bool:
+    for url in have:
+        if url == "*" or url == want:
+            return True
+        if url.endswith("*") and want.startswith(url[:-1]):
+            return True
+    return False
+
+
+def covers(owned: list[Rule], rule: Rule) -> bool:
+    """Whether ``owned`` grants everything ``rule`` does (RBAC's escalation check): every verb x
+    group x resource x name of ``rule`` is granted by some owned rule, a wildcard only by a
+    wildcard."""
+    if rule.non_resource_urls:
+        return all(any(o.non_resource_urls and _word_covered(o.verbs, v) and _url_covered(o.non_resource_urls, u)
+                       for o in owned)
+                   for v in rule.verbs for u in rule.non_resource_urls)
+    names: list[str | None] = list(rule.resource_names) or [None]
+    for verb in rule.verbs:
+        for group in rule.api_groups:
+            for resource in rule.resources:
+                for name in names:
+                    if not any(not o.non_resource_urls and _word_covered(o.verbs, verb)
+                               and _word_covered(o.api_groups, group) and _resource_covered(o.resources, resource)
+                               and (not o.resource_names or (name is not None and name in o.resource_names))
+                               for o in owned):
+                        return False
+    return True

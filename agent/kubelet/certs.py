@@ -38,7 +38,7 @@ def _ensure_pair(cert_dir: Path, node_name: str, node_ip: str) -> ServingIdentit
     marker = cert_dir / ".self-signed"
     if cert.exists() and key.exists():
         try:
-            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(cert), str(key))
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(cert), str(key))
             return ServingIdentity(cert, key, self_signed=marker.exists())
         except (ssl.SSLError, OSError):
             pass
@@ -68,7 +68,9 @@ def serving_context(
         identity = ServingIdentity(tls_cert_file, tls_key_file, self_signed=False)
     else:
         identity = _ensure_pair(cert_dir, node_name, node_ip)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # A bare server context: the system's CA bundle is of no use here (and costs memory).
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(str(identity.cert), str(identity.key))
     if client_ca:
         ctx.load_verify_locations(cadata=client_ca.decode("ascii", "replace"))

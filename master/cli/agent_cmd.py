@@ -14,16 +14,18 @@
 
 Durations take Go's forms ("10s", "1m30s", "500ms") or plain seconds. One log line per start-up
 step; SIGTERM or Ctrl-C stops the agent cleanly and leaves the pods running.
+
+Once the flags check out, the command replaces itself (``os.execve``, same pid) with
+``python -m agent.main``, which runs the agent without the CLI's libraries (agent/main.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import re
-import signal
 import socket
 import sys
 from dataclasses import replace
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import typer
 
-__all__ = ["parse_duration", "register", "run_agent"]
+__all__ = ["parse_duration", "register"]
 
 log = logging.getLogger("pictl.agent")
 
@@ -68,57 +70,23 @@ def _default_ip() -> str:
     return "127.0.0.1"
 
 
-async def run_agent(settings: object, *, stop: asyncio.Event | None = None, join: object = None) -> None:
-    """Start the agent, wait for ``stop`` (or SIGTERM/SIGINT), stop it. With ``join`` (a
-    ``bootstrap.JoinSettings``), join first and keep the node's certificates renewed."""
-    from agent.agent import Agent, AgentSettings, limit_malloc_arenas
+def _exec_agent(settings: object, join: object, level: int) -> None:
+    """Become ``python -m agent.main`` (same pid) without the CLI's libraries; see agent/main.py.
+    Falls back to running here when the interpreter cannot be executed."""
+    from agent.agent import AgentSettings
+    from agent.main import LAUNCH_ENV, Launch, encode_launch, run
 
     assert isinstance(settings, AgentSettings)
-    limit_malloc_arenas()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    agent = Agent(settings, step=lambda msg: log.info("%s", msg))
-    renewals = await _join(join, agent) if join is not None else None
-    start = asyncio.create_task(agent.start(), name="agent-start")
-    stopper = asyncio.create_task(stop.wait(), name="agent-stop")
-    try:
-        done, _ = await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if start in done:
-            start.result()
-            await stopper
-        log.info("agent: shutting down (pods keep running)")
-    finally:
-        start.cancel()
-        stopper.cancel()
-        if renewals is not None:
-            renewals.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await start
-        await agent.stop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
-        log.info("agent: stopped")
-
-
-async def _join(join: object, agent: object) -> asyncio.Task[None]:
-    """Join (agent/kubelet/bootstrap.py) and start renewing the node's certificates."""
-    from agent.agent import Agent
-    from agent.kubelet import bootstrap
-
-    assert isinstance(join, bootstrap.JoinSettings) and isinstance(agent, Agent)
-    cfg = await bootstrap.join(join, step=lambda msg: log.info("%s", msg))
-
-    async def rotated(new: object) -> None:
-        if agent.api is not None:
-            await agent.api.use_credentials(replace(agent.api.config, cert_data=getattr(new, "cert_data", None),
-                                                    key_data=getattr(new, "key_data", None)))
-
-    manager = bootstrap.CertificateManager(join, cfg, on_rotated=rotated)
-    return asyncio.create_task(manager.run(), name="certificate-renewal")
+    launch = Launch(settings=settings, join=join, log_level=level)
+    if sys.executable:
+        env = {**os.environ, LAUNCH_ENV: encode_launch(launch)}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with contextlib.suppress(OSError):
+            # Not ``-m agent.main``: the settings' classes must load as agent.main, not __main__.
+            os.execve(sys.executable, [sys.executable, "-c", "import agent.main as m; raise SystemExit(m.main())"],
+                      env)
+    raise SystemExit(run(launch))
 
 
 def register(app: typer.Typer) -> None:
@@ -173,14 +141,7 @@ def register(app: typer.Typer) -> None:
             join = _join_settings(settings, token, server) if token else None
         except ValueError as exc:
             raise CLIError(str(exc)) from exc
-        from agent.kubelet.bootstrap import JoinError
-
-        try:
-            asyncio.run(run_agent(settings, join=join))
-        except JoinError as exc:
-            raise CLIError(f"agent: cannot join: {exc}") from exc
-        except OSError as exc:
-            raise CLIError(f"agent: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")) from exc
+        _exec_agent(settings, join, level)
 
 
 def _join_settings(settings: object, token: str, server: str) -> object:

@@ -82,10 +82,19 @@ def test_sigterm_stops_the_agent_cleanly(kubeconfig: Path, tmp_path: Path) -> No
          "--address", "127.0.0.1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    lines = []
     try:
-        time.sleep(2.0)  # up to the runtime check, which retries while containerd is missing
+        assert proc.stdout is not None
+        # Wait for the start-up to begin (it then retries while containerd is missing).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if not line or "agent: node t1" in line:
+                break
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        rest, _ = proc.communicate(timeout=30)
+        out = "".join(lines) + rest
     finally:
         if proc.poll() is None:
             proc.kill()

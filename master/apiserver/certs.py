@@ -14,6 +14,8 @@ Layout under the data dir (made on first start, reused after)::
     controller-manager.kubeconfig,            their kubeconfigs: the in-process components use them
     scheduler.kubeconfig                      too, so each runs with its own least-privilege role
     pki/sa.key, pki/sa.pub                    the ServiceAccount token signing key (security.install)
+    pki/etcd-server.crt/.key                  the embedded store's TLS identity (https:// client URLs)
+    pki/etcd-client.crt/.key                  a client identity for it (etcdctl --cert/--key)
 
 The serving certificate is remade when a SAN it needs is missing (a new node IP, say); the CA
 and the admin identity are never remade once they exist.
@@ -37,6 +39,7 @@ __all__ = [
     "ClusterPKI",
     "ensure_component_kubeconfigs",
     "ensure_pki",
+    "ensure_store_tls",
     "first_service_ip",
     "kubeconfig_server",
     "local_addresses",
@@ -177,3 +180,28 @@ def ensure_pki(data_dir: Path, *, service_ip: str, server_url: str, extra_sans: 
 
 def first_service_ip(cidr: ipaddress.IPv4Network) -> str:
     return str(cidr.network_address + 1)
+
+
+def _ca(d: Path) -> pki.CertKey:
+    ca = _load_or(d / "ca.crt", d / "ca.key")
+    if ca is None:
+        ca = pki.create_ca("picluster-ca")
+        pki.write_cert_key(ca, d / "ca.crt", d / "ca.key")
+    return ca
+
+
+def ensure_store_tls(data_dir: Path, host: str) -> tuple[bytes, bytes, bytes]:
+    """(serving cert, key, CA) PEMs for the embedded store's TLS port on ``host``, from the
+    cluster CA (made here when the store starts first), and an etcd-client pair for etcdctl."""
+    d = data_dir / "pki"
+    d.mkdir(parents=True, exist_ok=True)
+    ca = _ca(d)
+    wanted = [h for h in (host, "127.0.0.1", "localhost", *local_addresses()) if h not in ("0.0.0.0", "::")]
+    serving = _load_or(d / "etcd-server.crt", d / "etcd-server.key")
+    if serving is None or not set(wanted) <= _cert_sans(serving.cert):
+        serving = pki.serving_cert(ca, "picluster-store", wanted)
+        pki.write_cert_key(serving, d / "etcd-server.crt", d / "etcd-server.key")
+    if _load_or(d / "etcd-client.crt", d / "etcd-client.key") is None:
+        pki.write_cert_key(pki.client_cert(ca, "picluster-store-client"), d / "etcd-client.crt",
+                           d / "etcd-client.key")
+    return serving.cert_pem, serving.key_pem, ca.cert_pem

@@ -147,7 +147,7 @@ class StoreComponent:
                           f"revision {status.header.revision})")
             return
         client, closers = await _open_embedded_store(o.data_dir / "store", o.listen_client_urls, self.ctx.step,
-                                                     o.store_backend)
+                                                     o.store_backend, pki_root=o.data_dir)
         self.ctx.client = client
         self._close.extend(closers)
 
@@ -161,9 +161,11 @@ class StoreComponent:
 
 
 async def _open_embedded_store(
-    data_dir: Path, listen_client_urls: tuple[str, ...], step: Callable[[str], None], backend: str = "sqlite"
+    data_dir: Path, listen_client_urls: tuple[str, ...], step: Callable[[str], None], backend: str = "sqlite",
+    *, pki_root: Path | None = None,
 ) -> tuple[Any, list[Callable[[], Any]]]:
-    """The in-process store, its LocalClient, and its etcd v3 gRPC face on ``listen_client_urls``."""
+    """The in-process store, its LocalClient, and its etcd v3 gRPC face on ``listen_client_urls``
+    (``https://`` ones with mutual TLS from the cluster CA under ``pki_root``/pki)."""
     from master.store.local import LocalClient
     from master.store.settings import SqliteSettings, StoreSettings
 
@@ -178,9 +180,16 @@ async def _open_embedded_store(
 
     try:
         for url in listen_client_urls:
-            server = await grpcserver.serve(client.store, url)
+            tls = None
+            if url.strip().startswith("https://") and pki_root is not None:
+                from master.apiserver.certs import ensure_store_tls
+
+                host, _ = grpcserver.parse_url(url, allow_https=True)
+                tls = grpcserver.ServerTLS(*ensure_store_tls(pki_root, host))
+            server = await grpcserver.serve(client.store, url, tls=tls)
             closers.append(server.stop)
-            step(f"store: serving the etcd v3 API on {url}")
+            step(f"store: serving the etcd v3 API on {url}" + (
+                f" (mutual TLS; clients use {pki_root}/pki/etcd-client.crt)" if tls is not None else ""))
     except BaseException:
         for close in reversed(closers):
             with contextlib.suppress(Exception):
@@ -315,6 +324,17 @@ COMPONENTS: list[tuple[str | Callable[[MasterOptions], bool], Callable[[_Context
 ]
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _security_settings(o: MasterOptions) -> dict[str, Any]:
     """The ApiServerSettings fields of the security flags."""
     from master.apiserver.audit import AuditSettings
@@ -371,7 +391,10 @@ def _validate(options: MasterOptions) -> None:
     from master.util.metrics import parse_listen_url
 
     for url in options.listen_client_urls:
-        parse_listen_url(url, default_port=2379)
+        host, _ = parse_listen_url(url, default_port=2379)
+        if not url.strip().startswith("https://") and not _loopback(host):
+            raise ValueError(f"invalid --listen-client-urls {url!r}: the store's client port off loopback must "
+                             "use TLS (https://; its certificate comes from the cluster CA)")
     if not options.components:
         raise ValueError(f"invalid --components: name at least one of {','.join(KNOWN_COMPONENTS)}")
     for name in options.components:

@@ -56,7 +56,7 @@ from master.store.watch import Watcher
 if TYPE_CHECKING:  # metrics are optional: prometheus_client is only imported when they are on
     from master.store.metrics import GrpcMetrics
 
-__all__ = ["EtcdGrpcServer", "GrpcServerSettings", "parse_url", "serve"]
+__all__ = ["EtcdGrpcServer", "GrpcServerSettings", "ServerTLS", "parse_url", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -629,12 +629,19 @@ class EtcdGrpcServer:
         self._server.add_generic_rpc_handlers(tuple(_generic_handler(svc) for svc in services))
         self._started = False
 
-    def add_port(self, host: str, port: int) -> int:
-        """Listen on host:port (port 0: any free port); returns the port. Raises OSError."""
+    def add_port(self, host: str, port: int, *, tls: ServerTLS | None = None) -> int:
+        """Listen on host:port (port 0: any free port); returns the port. Raises OSError.
+
+        With ``tls`` the port speaks TLS and requires a client certificate from ``tls.ca``."""
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         _probe(host, port)
         try:
-            bound = self._server.add_insecure_port(target)
+            if tls is not None:
+                creds = grpc.ssl_server_credentials([(tls.key, tls.cert)], root_certificates=tls.ca,
+                                                    require_client_auth=True)
+                bound = self._server.add_secure_port(target, creds)
+            else:
+                bound = self._server.add_insecure_port(target)
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {target}: {exc}") from exc
         if not bound:
@@ -659,15 +666,25 @@ class EtcdGrpcServer:
         await self._server.stop(grace)
 
 
-def parse_url(url: str, *, default_port: int = 2379) -> tuple[str, int]:
+@dataclass(frozen=True)
+class ServerTLS:
+    """PEM serving certificate and key, and the CA client certificates must chain to."""
+
+    cert: bytes
+    key: bytes
+    ca: bytes
+
+
+def parse_url(url: str, *, default_port: int = 2379, allow_https: bool = False) -> tuple[str, int]:
     """``http://127.0.0.1:2379`` (or ``127.0.0.1:2379``) -> ("127.0.0.1", 2379).
 
-    Raises ValueError with a readable message; https is refused (the store has no TLS yet)."""
+    Raises ValueError with a readable message; https only with ``allow_https`` (a caller that
+    has TLS material for it)."""
     text = url.strip()
     parts = urlsplit(text if "://" in text else f"http://{text}")
-    if parts.scheme == "https":
-        raise ValueError(f"{url!r}: TLS is not supported by the store yet; use http://")
-    if parts.scheme != "http":
+    if parts.scheme == "https" and not allow_https:
+        raise ValueError(f"{url!r}: TLS needs certificates (pictl master makes them); use http:// here")
+    if parts.scheme not in ("http", "https"):
         raise ValueError(f"unsupported URL scheme {parts.scheme!r} in {url!r} (want http)")
     if parts.path not in ("", "/") or parts.query:
         raise ValueError(f"{url!r}: want http://HOST:PORT, without a path")
@@ -684,14 +701,17 @@ async def serve(
     *,
     metrics: GrpcMetrics | None = None,
     settings: GrpcServerSettings | None = None,
+    tls: ServerTLS | None = None,
 ) -> EtcdGrpcServer:
     """Serve ``store``'s etcd v3 API on ``url`` (``http://127.0.0.1:2379``) until ``await server.stop()``.
 
     For a component that embeds the store (``pictl master``); raises ValueError for a bad URL and
-    OSError when the address cannot be bound.
+    OSError when the address cannot be bound. An ``https://`` URL needs ``tls`` (mutual TLS).
     """
-    host, port = parse_url(url)
+    host, port = parse_url(url, allow_https=tls is not None)
+    if url.strip().startswith("https://") != (tls is not None):
+        raise ValueError(f"{url!r}: TLS material is given for https:// URLs only")
     server = EtcdGrpcServer(store, metrics=metrics, settings=settings)
-    server.add_port(host, port)
+    server.add_port(host, port, tls=tls)
     await server.start()
     return server

@@ -1,6 +1,6 @@
 """Pod startup latency and agent footprint on the testbed (real master, agents, containerd).
 
-    .venv/bin/python tests/perf/pod_startup_bench.py [--pods 100] [--nodes 3] [--rate 10] [--sample 10]
+    .venv/bin/python tests/perf/pod_startup_bench.py [--pods 100] [--nodes 3] [--rate 5] [--sample 10]
 
 Brings up a testbed (master + N simulated Pis), then:
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -144,13 +145,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pods", type=int, default=100)
     ap.add_argument("--nodes", type=int, default=3)
-    ap.add_argument("--rate", type=float, default=10.0, help="pods created per second")
+    ap.add_argument("--rate", type=float, default=5.0, help="pods created per second")
     ap.add_argument("--sample", type=float, default=10.0, help="seconds to sample agent CPU")
     ap.add_argument("--name", default=f"pb{int(time.time()) % 100000}")
     args = ap.parse_args()
 
     tb = Testbed(args.name)
-    result: dict[str, Any] = {"pods": args.pods, "nodes": args.nodes, "rate": args.rate}
+    result: dict[str, Any] = {"pods": args.pods, "nodes": args.nodes, "rate": args.rate,
+                              "cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
     try:
         t0 = time.monotonic()
         tb.up(args.nodes)
@@ -158,6 +160,7 @@ def main() -> None:
         time.sleep(3)
         idle = sample_agents(tb, args.sample)
         latencies, total, per_node = asyncio.run(run_pods(tb, args.pods, args.rate))
+        result["load_average_after"] = os.getloadavg()[0]
         time.sleep(5)
         loaded = sample_agents(tb, args.sample)
         asyncio.run(delete_pods(tb))
@@ -178,7 +181,8 @@ def main() -> None:
     print(f"pod startup (created -> Running seen by a watch), {len(latencies)}/{args.pods} pods on "
           f"{args.nodes} nodes at {args.rate:g}/s:")
     print(f"  p50 {lat['p50']} ms   p90 {lat['p90']} ms   p99 {lat['p99']} ms   max {lat['max']} ms")
-    print(f"  pods per node: {per_node}")
+    print(f"  pods per node: {per_node}; load average {result['load_average_before']:.1f} before, "
+          f"{result['load_average_after']:.1f} after ({result['cpus']} CPUs, shared)")
     print(f"{'node':8s} {'RSS idle MB':>12s} {'CPU idle %':>11s} {'RSS loaded MB':>14s} {'CPU loaded %':>13s}")
     for node in sorted(idle):
         i, lo = idle[node], loaded.get(node, {})

@@ -49,6 +49,7 @@ from agent.kubelet.podworkers import DONE, PodWorkers
 from agent.kubelet.prober import Prober
 from agent.kubelet.probes import ProbeManager
 from agent.kubelet.runtimestate import Inspector
+from agent.kubelet.satokens import ServiceAccountTokens
 from agent.kubelet.server import LogRequest, Server, ServerSettings
 from agent.kubelet.server import NotFoundError as LogNotFound
 from agent.kubelet.settings import KubeletSettings
@@ -106,7 +107,8 @@ class Kubelet:
         self.inspector = Inspector(runtime)
         self.prober = Prober(runtime)
         self.probes = ProbeManager(self.prober, clock=self.clock, on_change=self._wake, on_event=self._pod_event)
-        self.volumes = VolumeManager(settings.pods_dir, self.config, allocatable=None)
+        self.volumes = VolumeManager(settings.pods_dir, self.config, allocatable=None,
+                                     tokens=ServiceAccountTokens(api, clock=self.clock))
         crash = Backoff(initial=settings.crash_backoff_initial, maximum=settings.crash_backoff_max, clock=self.clock)
         self.crash_backoff = crash
         self.images = ImageManager(

@@ -29,6 +29,7 @@ import shutil
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Protocol
 
 from agent.kubelet import atomicdir
 from agent.kubelet.configsource import ConfigSource, ConfigUnavailable
@@ -40,16 +41,23 @@ from master.api.core import (
     HostPathVolumeSource,
     KeyToPath,
     Pod,
+    ServiceAccountTokenProjection,
     Volume,
 )
 
-__all__ = ["VolumeError", "VolumeManager"]
+__all__ = ["TokenSource", "VolumeError", "VolumeManager"]
 
 _DEFAULT_MODE = 0o644
 
 
 class VolumeError(Exception):
     """FailedMount: a volume cannot be made ready."""
+
+
+class TokenSource(Protocol):
+    """Where serviceAccountToken projections come from (``satokens.ServiceAccountTokens``)."""
+
+    async def token(self, pod: Pod, projection: ServiceAccountTokenProjection) -> bytes: ...
 
 
 def _items(data: Mapping[str, bytes], items: list[KeyToPath], default_mode: int, what: str,
@@ -73,10 +81,13 @@ class VolumeManager:
         source: ConfigSource,
         *,
         allocatable: Mapping[str, str] | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.pods_dir = pods_dir
         self._source = source
         self._allocatable = allocatable or {}
+        # serviceAccountToken projections (agent/kubelet/satokens.py); None: not supported
+        self._tokens = tokens
 
     def pod_dir(self, uid: str) -> Path:
         return self.pods_dir / uid
@@ -185,7 +196,14 @@ class VolumeManager:
             elif src.downward_api is not None:
                 files.update(self._downward_files(pod, src.downward_api.items, mode, host_ip=host_ip, pod_ip=pod_ip))
             elif src.service_account_token is not None:
-                raise VolumeError("serviceAccountToken projections are not supported yet")
+                t = src.service_account_token
+                if self._tokens is None:
+                    raise VolumeError("serviceAccountToken projections are not supported by this agent")
+                try:
+                    token = await self._tokens.token(pod, t)
+                except Exception as exc:  # TokenUnavailable, or the apiserver unreachable
+                    raise VolumeError(f"MountVolume.SetUp failed for volume {v.name!r}: {exc}") from exc
+                files[t.path] = (token, mode if mode is not None else _DEFAULT_MODE)
         return files
 
     # -- mounts ---------------------------------------------------------------------------

@@ -299,3 +299,25 @@ async def test_node_reports_real_readings(api: ApiClient, cluster: Testbed) -> N
     assert node.spec.pod_cidr
     assert node.status.node_info.container_runtime_version.startswith("containerd://")
     assert msgspec.structs.asdict(node.status.daemon_endpoints.kubelet_endpoint)["port"] == 10250
+
+
+async def test_metrics_and_healthz_on_port_10250(cluster: Testbed) -> None:
+    import ssl
+    import urllib.request
+
+    from hw.testbed import netns
+
+    node = cluster.nodes[0]
+    ctx = ssl.create_default_context(cafile=str(cluster.paths.master_dir / "pki" / "ca.crt"))
+    ctx.check_hostname = False
+
+    def get(path: str) -> str:
+        with urllib.request.urlopen(f"https://{node.ip}:10250{path}", context=ctx, timeout=5) as resp:
+            return resp.read().decode()
+
+    assert await asyncio.to_thread(netns.run_in, node.netns, lambda: get("/healthz")) == "ok"
+    text = await asyncio.to_thread(netns.run_in, node.netns, lambda: get("/metrics"))
+    for family in ("kubelet_runtime_operations_duration_seconds", "kubelet_pod_start_duration_seconds",
+                   "kubelet_running_pods", "kubelet_running_containers", "picluster_node_memory_available_bytes",
+                   "picluster_node_cpu_usage_ratio", "kubeproxy_sync_proxy_rules_duration_seconds"):
+        assert family in text, family

@@ -334,6 +334,16 @@ class Cluster:
         self.pictl("rollout", "status", "-n", ns, f"deployment/{deployment}", f"--timeout={int(timeout)}s",
                    timeout=timeout + 30)
 
+    def wait_serving(self, urls: Sequence[str], *, timeout: float = WAIT) -> None:
+        """Every URL answers (a new Service is served once every node's proxy programmed it)."""
+        self.wait(lambda: all(http_get(u).body for u in urls), f"answers from {', '.join(urls)}", timeout=timeout)
+
+    def wait_backends(self, fetch: Callable[[], Result], want: set[str], what: str, *,
+                      timeout: float = WAIT) -> None:
+        """Eventually ``fetch`` reaches exactly the pods ``want`` (by the names they answer with)."""
+        self.wait(lambda: self.backends_seen(fetch, len(want), attempts=10 * len(want)) == want,
+                  f"{what} reaches {sorted(want)}", timeout=timeout)
+
     def wait_settled(self, ns: str, selector: str, count: int, *, timeout: float = WAIT) -> list[dict[str, Any]]:
         """Exactly ``count`` pods matching ``selector``, all ready, none terminating."""
         def settled() -> bool:

@@ -27,7 +27,9 @@ def _deploy(cluster: Cluster, ns: str, replicas: int = 3) -> tuple[str, int]:
     pods = cluster.wait_settled(ns, SEL, replicas)
     ips = {p["status"]["podIP"] for p in pods}
     cluster.wait(lambda: cluster.endpoints(ns, "web") == ips, f"endpoints of web == {sorted(ips)}")
-    return cluster.service_ports(ns, "web")
+    cluster_ip, node_port = cluster.service_ports(ns, "web")
+    cluster.wait_serving(_node_port_urls(cluster, node_port))
+    return cluster_ip, node_port
 
 
 def _node_port_urls(cluster: Cluster, port: int) -> list[str]:
@@ -48,12 +50,11 @@ def test_service_traffic_reaches_every_backend(cluster: Cluster, ns: str) -> Non
     backends = names(cluster.live_pods(ns, SEL))
 
     for url in _node_port_urls(cluster, node_port):
-        seen = cluster.backends_seen(functools.partial(http_get, url), 3)
-        assert seen == backends, f"NodePort {url} reached {sorted(seen)}, want {sorted(backends)}"
+        cluster.wait_backends(functools.partial(http_get, url), backends, f"NodePort {url}")
 
     for node in cluster.tb.nodes:
-        seen = cluster.backends_seen(functools.partial(cluster.curl_in, node.name, f"http://{cluster_ip}/"), 3)
-        assert seen == backends, f"ClusterIP from {node.name} reached {sorted(seen)}, want {sorted(backends)}"
+        fetch = functools.partial(cluster.curl_in, node.name, f"http://{cluster_ip}/")
+        cluster.wait_backends(fetch, backends, f"ClusterIP {cluster_ip} from {node.name}")
 
     pods = cluster.live_pods(ns, SEL)
     by_node = {p["spec"]["nodeName"]: p for p in pods}
@@ -63,9 +64,8 @@ def test_service_traffic_reaches_every_backend(cluster: Cluster, ns: str) -> Non
     assert sandbox_a and sandbox_b, "the pods' sandboxes are not running in their nodes' containerd"
     netns_a, netns_b = sandbox_a[1], sandbox_b[1]
 
-    seen = cluster.backends_seen(
-        lambda: cluster.curl_in(a["spec"]["nodeName"], f"http://{cluster_ip}/", pod_netns=netns_a), 3)
-    assert seen == backends, f"ClusterIP from pod {a['metadata']['name']} reached {sorted(seen)}"
+    fetch = functools.partial(cluster.curl_in, a["spec"]["nodeName"], f"http://{cluster_ip}/", pod_netns=netns_a)
+    cluster.wait_backends(fetch, backends, f"ClusterIP {cluster_ip} from pod {a['metadata']['name']}")
 
     for src, src_ns, dst in ((a, netns_a, b), (b, netns_b, a)):
         url = f"http://{dst['status']['podIP']}:8080/"

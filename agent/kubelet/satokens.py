@@ -10,7 +10,6 @@ volume refresh (``volumes.VolumeManager.setup``) then writes the new one.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,16 +41,6 @@ class _Token:
         return now < self.issued + min((self.expires - self.issued) * REFRESH_AT, MAX_AGE)
 
 
-def _expiry(status: dict[str, Any], fallback: float) -> float:
-    text = status.get("expirationTimestamp")
-    if not isinstance(text, str) or not text:
-        return fallback
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return fallback
-
-
 class ServiceAccountTokens:
     def __init__(self, api: ApiClient, *, clock: Clock | None = None) -> None:
         self.api = api
@@ -81,7 +70,8 @@ class ServiceAccountTokens:
         value = str(status.get("token") or "").encode()
         if not value:
             raise TokenUnavailable(f"service account token for {m.namespace}/{account}: the answer held no token")
-        self._tokens[key] = _Token(value, now, _expiry(status, now + seconds))
+        # The lifetime asked for (the server only shortens requests above 48 h).
+        self._tokens[key] = _Token(value, now, now + seconds)
         return value
 
     def forget(self, pod_uid: str) -> None:

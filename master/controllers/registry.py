@@ -49,6 +49,7 @@ CONTROLLERS: dict[str, ControllerSpec] = {
     "csrsigning": ControllerSpec("master.controllers.certificates.signing"),
     "tokencleaner": ControllerSpec("master.controllers.tokencleaner"),
     "bootstrapsigner": ControllerSpec("master.controllers.bootstrapsigner"),
+    "root-ca-cert-publisher": ControllerSpec("master.controllers.rootcacertpublisher"),
 }
 
 

@@ -302,6 +302,36 @@ def _slice_row(es: dict[str, Any], now: float) -> list[Any]:
             age(es, now)]
 
 
+def _role_row(role: dict[str, Any], now: float) -> list[Any]:
+    return [_get(role, "metadata", "name", default=""), _get(role, "metadata", "creationTimestamp", default="")]
+
+
+def _subjects(b: dict[str, Any], kind: str) -> str:
+    names = []
+    for s in b.get("subjects") or []:
+        if isinstance(s, dict) and s.get("kind") == kind:
+            names.append(f"{s.get('namespace')}/{s.get('name')}" if kind == "ServiceAccount" else str(s.get("name")))
+    return ", ".join(names)
+
+
+def _binding_row(b: dict[str, Any], now: float) -> list[Any]:
+    ref = b.get("roleRef") or {}
+    return [_get(b, "metadata", "name", default=""), f"{ref.get('kind', '')}/{ref.get('name', '')}", age(b, now),
+            _subjects(b, "User"), _subjects(b, "Group"), _subjects(b, "ServiceAccount")]
+
+
+def _csr_row(csr: dict[str, Any], now: float) -> list[Any]:
+    spec = csr.get("spec") or {}
+    conditions = [c.get("type", "") for c in _get(csr, "status", "conditions", default=[]) or []
+                  if isinstance(c, dict) and c.get("status", "True") == "True"]
+    if _get(csr, "status", "certificate"):
+        conditions.append("Issued")
+    seconds = spec.get("expirationSeconds")
+    return [_get(csr, "metadata", "name", default=""), age(csr, now), spec.get("signerName", ""),
+            spec.get("username", ""), human_duration(seconds) if isinstance(seconds, int) else "<none>",
+            ",".join(conditions) or "Pending"]
+
+
 def _default_row(obj: dict[str, Any], now: float) -> list[Any]:
     return [_get(obj, "metadata", "name", default=""), age(obj, now)]
 
@@ -334,6 +364,14 @@ PRINTERS: dict[str, tuple[list[Column], Row]] = {
     "leases": ([("Name", _S, 0), ("Holder", _S, 0), ("Age", _S, 0)], _lease_row),
     "endpointslices": ([("Name", _S, 0), ("AddressType", _S, 0), ("Ports", _S, 0), ("Endpoints", _S, 0),
                         ("Age", _S, 0)], _slice_row),
+    "roles": ([("Name", _S, 0), ("Created At", _S, 0)], _role_row),
+    "clusterroles": ([("Name", _S, 0), ("Created At", _S, 0)], _role_row),
+    "rolebindings": ([("Name", _S, 0), ("Role", _S, 0), ("Age", _S, 0), ("Users", _S, 1), ("Groups", _S, 1),
+                      ("ServiceAccounts", _S, 1)], _binding_row),
+    "clusterrolebindings": ([("Name", _S, 0), ("Role", _S, 0), ("Age", _S, 0), ("Users", _S, 1), ("Groups", _S, 1),
+                             ("ServiceAccounts", _S, 1)], _binding_row),
+    "certificatesigningrequests": ([("Name", _S, 0), ("Age", _S, 0), ("SignerName", _S, 0), ("Requestor", _S, 0),
+                                    ("RequestedDuration", _S, 0), ("Condition", _S, 0)], _csr_row),
 }
 _DEFAULT: tuple[list[Column], Row] = ([("Name", _S, 0), ("Age", _S, 0)], _default_row)
 

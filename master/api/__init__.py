@@ -9,6 +9,10 @@ Shared by every component; imports nothing else of ours. Where things are::
     apps           apps/v1: Deployment, ReplicaSet, DaemonSet
     autoscaling    Scale          policy        Eviction
     coordination   Lease          discovery     EndpointSlice
+    rbac           Role, ClusterRole, RoleBinding, ClusterRoleBinding
+    certificates   CertificateSigningRequest
+    authentication TokenRequest, TokenReview, SelfSubjectReview (not stored)
+    authorization  SubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview (not stored)
     schema         field markers: QuantityStr, IntOrString, merge_by(...), MERGE, RETAIN_KEYS
     codec          encode / decode / convert / to_builtins / encode_list / decode_list / clone
     timefmt        RFC 3339 helpers          quantity   "100m", "128Mi" -> exact values

@@ -2,7 +2,8 @@
 
 A request's path through the package::
 
-    server.py        HTTPS (aiohttp + ssl), the pipeline: errors/metrics -> authn.py -> authz.py -> route
+    server.py        HTTPS (aiohttp + ssl), the pipeline: errors/metrics/audit -> authn.py ->
+                     authn_impersonation.py -> authz.py -> route
     requestinfo.py   path -> verb, group, version, resource, subresource, namespace, name
     discovery.py     /api, /apis (legacy and aggregated), /version;  openapi.py  /openapi/v3
     verbs/           one module per verb: read (get, list), watch, write (create, update, patch),
@@ -18,4 +19,18 @@ A request's path through the package::
     tables.py        server-side printing (kubectl's columns)
     certs.py         first-start PKI and the admin kubeconfig;  bootstrap.py  system objects
     app.py           the start/stop component ``pictl master`` composes
+
+Security (issue 8), wired by security.py from the settings::
+
+    authn*.py        who: x509 (authn), bearer tokens: static file (authn_tokenfile), bootstrap
+                     tokens (authn_bootstrap), ServiceAccount JWTs and their issuer
+                     (authn_serviceaccount); impersonation; TokenReview, SelfSubjectReview,
+                     TokenRequest (authn_reviews)
+    authz*.py        may they: the chain and modes (authz), Node (authz_node), RBAC (authz_rbac),
+                     the default roles (authz_policy), no escalation + read-your-writes
+                     (authz_hooks), access reviews (authz_reviews)
+    admission/       + NodeRestriction, CertificateApproval/Signing/SubjectRestriction
+    csr.py           CertificateSigningRequests: requester, approval subresource
+    encryption.py    EncryptionConfiguration: aesgcm + identity behind transformer.py
+    audit*.py        the audit policy and the rotating JSON-lines log
 """

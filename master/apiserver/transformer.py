@@ -1,8 +1,8 @@
 """The storage transformer hook: bytes on their way to and from the store.
 
-Issue 8 adds AES-GCM encryption at rest for secrets behind this Protocol; today the only
-transformer is ``Identity``. ``key`` is passed so a transformer can bind ciphertext to its key
-(authenticated data), as Kubernetes' envelope transformers do.
+``Identity`` stores bytes as they are; ``encryption.ProviderChain`` (``--encryption-provider-config``)
+encrypts with AES-GCM. ``key`` is passed so a transformer can bind ciphertext to its key
+(authenticated data), as Kubernetes' transformers do.
 """
 
 from __future__ import annotations

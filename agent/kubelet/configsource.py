@@ -60,10 +60,6 @@ class ApiConfigSource:
         obj = await self._get(Secret, namespace, name)
         return obj if isinstance(obj, Secret) else None
 
-    def forget_namespace(self, namespace: str) -> None:
-        for key in [k for k in self._known if k[1] == namespace]:
-            del self._known[key]
-
 
 class StaticConfigSource:
     def __init__(self) -> None:

@@ -42,7 +42,6 @@ __all__ = [
     "is_mirror_pod",
     "is_static_pod",
     "log_dir_name",
-    "pod_full_name",
     "restart_count",
     "sandbox_labels",
 ]
@@ -60,11 +59,6 @@ CONFIG_HASH = "kubernetes.io/config.hash"
 CONFIG_MIRROR = "kubernetes.io/config.mirror"
 
 _ENCODER = msgspec.json.Encoder()
-
-
-def pod_full_name(pod: Pod) -> str:
-    """``name_namespace``, the kubelet's name for a pod in messages and backoff keys."""
-    return f"{pod.metadata.name}_{pod.metadata.namespace}"
 
 
 def log_dir_name(namespace: str, name: str, uid: str) -> str:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.kubelet import keys
+from agent.kubelet.cri.types import ContainerState
 from agent.kubelet.runtimestate import PodRuntime, RuntimeContainer
 from master.api.core import Container, Pod
 
@@ -154,7 +155,7 @@ def compute(
                 continue
             actions.start.append(Start(c, _count(latest), previous=latest if latest and latest.exited else None))
             continue
-        if rc.running or rc.status.state.name == "UNKNOWN":
+        if rc.running or rc.state is ContainerState.UNKNOWN:
             failed = liveness_failed(rc.id)
             want_hash = keys.container_hash(c)
             if failed:

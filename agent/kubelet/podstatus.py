@@ -44,7 +44,7 @@ from master.api.core import (
 )
 from master.api.strategy.pod import qos_class
 
-__all__ = ["StatusInput", "compute", "init_done", "phase_of", "statuses_equal", "terminal"]
+__all__ = ["StatusInput", "compute", "init_done", "phase_of", "terminal"]
 
 # Reasons a container shows while it waits; the last failure's reason replaces the default.
 CONTAINER_CREATING = "ContainerCreating"
@@ -287,8 +287,3 @@ def compute(pod: Pod, inp: StatusInput) -> PodStatus:
         container_statuses=statuses,
         qos_class=old.qos_class or qos_class(pod.spec),
     )
-
-
-def statuses_equal(a: PodStatus, b: PodStatus) -> bool:
-    """Equal apart from condition probe times (which the kubelet does not set)."""
-    return a == b

@@ -27,7 +27,9 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from agent.kubelet import hooks, keys, podactions, podstatus
+import msgspec
+
+from agent.kubelet import hooks, keys, logs, podactions, podstatus
 from agent.kubelet.backoff import Backoff
 from agent.kubelet.configsource import ConfigSource
 from agent.kubelet.cri import AlreadyExistsError, CRIError, Runtime
@@ -291,7 +293,6 @@ class PodSyncer:
 
     def _status(self, pod: Pod, state: PodRuntime, memo: _PodMemo, *, forced_phase: str = "",
                 reason: str = "", message: str = "") -> PodStatus:
-        uid = pod.metadata.uid
         previous = memo.status
         base = pod
         if previous is not None:
@@ -299,7 +300,7 @@ class PodSyncer:
             ours = {"Initialized", "ContainersReady", "Ready"}
             conditions = [c for c in pod.status.conditions if c.type not in ours]
             conditions += [c for c in previous.conditions if c.type in ours]
-            base = _with_status(pod, _replace_status(previous, conditions=conditions))
+            base = msgspec.structs.replace(pod, status=msgspec.structs.replace(previous, conditions=conditions))
         status = podstatus.compute(base, podstatus.StatusInput(
             runtime=state,
             host_ip=self.settings.node_ip,
@@ -314,7 +315,6 @@ class PodSyncer:
             forced_phase=forced_phase,
         ))
         memo.status = status
-        del uid
         return status
 
     def _termination_message(self, pod: Pod, rc: RuntimeContainer) -> str:
@@ -323,8 +323,6 @@ class PodSyncer:
         if msg or spec is None:
             return msg
         if spec.termination_message_policy == "FallbackToLogsOnError" and rc.status.exit_code != 0 and rc.status.log_path:
-            from agent.kubelet import logs
-
             return logs.tail_text(rc.status.log_path, lines=_LOG_TAIL_LINES, max_bytes=_LOG_TAIL_BYTES)
         return ""
 
@@ -466,7 +464,6 @@ class PodSyncer:
             return False, 2.0
         config = sandbox_config(pod, self.settings, actions.sandbox_attempt)
         key = f"{uid}|sandbox"
-        last = self._crash.delay(key)
         try:
             await self._rt.run_sandbox(config)
         except AlreadyExistsError:
@@ -476,9 +473,7 @@ class PodSyncer:
             self._event(pod, "Warning", "FailedCreatePodSandBox", msg)
             for c in [*pod.spec.init_containers, *pod.spec.containers]:
                 memo.waiting[c.name] = ("ContainerCreating", msg)
-            delay = self._crash.next(key)
-            del last
-            return False, min(delay, self.settings.crash_backoff_max)
+            return False, self._crash.next(key)
         self._crash.reset(key)
         for c in [*pod.spec.init_containers, *pod.spec.containers]:
             if memo.waiting.get(c.name, ("",))[0] == "ContainerCreating":
@@ -586,15 +581,3 @@ def _duration(seconds: float) -> str:
     if s < 60:
         return f"{s}s"
     return f"{s // 60}m{s % 60}s"
-
-
-def _with_status(pod: Pod, status: PodStatus) -> Pod:
-    import msgspec
-
-    return msgspec.structs.replace(pod, status=status)
-
-
-def _replace_status(status: PodStatus, **changes: object) -> PodStatus:
-    import msgspec
-
-    return msgspec.structs.replace(status, **changes)

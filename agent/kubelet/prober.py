@@ -19,7 +19,8 @@ import asyncio
 import enum
 import ssl
 from dataclasses import dataclass
-from typing import Any
+
+import aiohttp
 
 from agent.kubelet.cri import CRIError, DeadlineExceededError, Runtime
 from master.api.core import Container, Probe
@@ -63,7 +64,7 @@ class Prober:
     def __init__(self, runtime: Runtime, *, user_agent: str = "kube-probe/1.32") -> None:
         self._rt = runtime
         self._user_agent = user_agent
-        self._session: Any = None
+        self._session: aiohttp.ClientSession | None = None
         self._ssl: ssl.SSLContext | None = None
 
     async def close(self) -> None:
@@ -105,18 +106,14 @@ class Prober:
             self._ssl.verify_mode = ssl.CERT_NONE
         return self._ssl
 
-    def _session_for(self) -> Any:
+    def _session_for(self) -> aiohttp.ClientSession:
         if self._session is None:
-            import aiohttp
-
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(force_close=True, limit=0), auto_decompress=False
             )
         return self._session
 
     async def _http(self, probe: Probe, container: Container, pod_ip: str) -> Outcome:
-        import aiohttp
-
         h = probe.http_get
         assert h is not None
         port = resolve_port(h.port, container)
@@ -139,7 +136,7 @@ class Prober:
                 url,
                 headers=headers,
                 allow_redirects=False,
-                ssl=self._insecure_ssl() if scheme == "https" else None,
+                ssl=self._insecure_ssl() if scheme == "https" else True,
                 timeout=aiohttp.ClientTimeout(total=_timeout(probe)),
             ) as resp:
                 body = await resp.content.read(_MAX_OUTPUT)

@@ -204,11 +204,15 @@ class Agent:
 
         if s.network:
             nodes: Informer[Node] = self.informers.informer(Node)
-            self.network = NetworkSync(s, nodes, on_change=poke_node_status)
-            nodes.add_event_handler(on_add=self.network.request, on_update=self.network.request,
-                                    on_delete=self.network.request)
-            self._tasks.append(asyncio.create_task(self.network.run(), name="pod-network"))
-            self._step(f"agent: pod network (CNI config in {s.cni_conf_dir}, host-gw routes)")
+            try:
+                self.network = NetworkSync(s, nodes, on_change=poke_node_status)
+            except OSError as exc:
+                log.error("pod network disabled (the node stays NotReady without a CNI config): %s", exc)
+            else:
+                nodes.add_event_handler(on_add=self.network.request, on_update=self.network.request,
+                                        on_delete=self.network.request)
+                self._tasks.append(asyncio.create_task(self.network.run(), name="pod-network"))
+                self._step(f"agent: pod network (CNI config in {s.cni_conf_dir}, host-gw routes)")
         if s.proxy:
             self._start_proxy(services)
         ctx, identity = serving_context(k.certs, node_name=k.node_name, node_ip=k.node_ip, client_ca=cfg.ca_data,

@@ -77,7 +77,8 @@ def test_discovery_documents() -> None:
     assert (eviction["group"], eviction["version"], eviction["kind"]) == ("policy", "v1", "Eviction")
     assert DEFAULT.api_resource_list("apps", "v2") is None
     groups = DEFAULT.api_group_list()
-    assert [g.name for g in groups.groups] == ["apps", "coordination.k8s.io", "discovery.k8s.io"]
+    assert [g.name for g in groups.groups] == ["apps", "coordination.k8s.io", "discovery.k8s.io",
+                                               "rbac.authorization.k8s.io", "certificates.k8s.io"]
     apps_group = DEFAULT.api_group("apps")
     assert apps_group is not None and apps_group.preferred_version is not None
     assert apps_group.preferred_version.group_version == "apps/v1"

@@ -165,3 +165,44 @@ async def test_node_serving_csr_for_another_nodes_ip_is_denied(apiserver: Api, c
         with pytest.raises(bootstrap.JoinError, match="AddressTaken"):
             await bootstrap.request_certificate(api, js, signer="kubernetes.io/kubelet-serving",
                                                 sans=["10.77.0.19"])
+
+
+def test_rotation_deadline_is_70_to_90_percent_of_the_lifetime() -> None:
+    import random
+
+    start = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    end = start + datetime.timedelta(days=10)
+    for seed in range(50):
+        at = bootstrap.rotation_deadline(start, end, random.Random(seed))
+        assert start + datetime.timedelta(days=7) <= at <= start + datetime.timedelta(days=9)
+
+
+async def test_renewal_loop_switches_the_running_client(apiserver: Api, controllers: object, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    token = await add_token(apiserver)
+    js = machine(apiserver, tmp_path, "a", token)
+    cfg = await bootstrap.join(js)
+    await register_node(cfg)
+    rotated = asyncio.Event()
+    async with ApiClient(cfg) as api:
+
+        async def switch(new: Any) -> None:
+            await api.use_credentials(new)
+            rotated.set()
+
+        manager = bootstrap.CertificateManager(js, cfg, on_rotated=switch)
+        # Due now: the loop renews at once (a real deadline is 70-90 % into a year).
+        monkeypatch.setattr(manager, "next_client_rotation", lambda: datetime.datetime.now(datetime.UTC))
+        task = asyncio.create_task(manager.run())
+        try:
+            await asyncio.wait_for(rotated.wait(), 30)
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert api.config.cert_data != cfg.cert_data
+        assert (await api.get(core.Node, "pi-7")).metadata.name == "pi-7"
+        saved = kubeconfig.load_client_config(str(js.kubeconfig))
+        assert saved.cert_data == api.config.cert_data

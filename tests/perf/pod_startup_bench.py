@@ -77,9 +77,11 @@ def make_pod(i: int) -> Pod:
     }, Pod)
 
 
-async def run_pods(tb: Testbed, count: int, rate: float) -> tuple[list[float], float, dict[str, int]]:
+async def run_pods(tb: Testbed, count: int, rate: float) -> tuple[list[float], list[float], float, dict[str, int]]:
+    """(startup latencies, scheduling latencies, seconds until all ran, pods per node)."""
     api = ApiClient(kubeconfig.load_client_config(str(tb.kubeconfig)))
     created: dict[str, float] = {}
+    scheduled: dict[str, float] = {}
     seen: dict[str, float] = {}
     nodes: dict[str, int] = {}
     done = asyncio.Event()
@@ -92,6 +94,8 @@ async def run_pods(tb: Testbed, count: int, rate: float) -> tuple[list[float], f
                 async for ev in stream:
                     p = ev.object
                     name = p.metadata.name
+                    if p.spec.node_name and name not in scheduled:
+                        scheduled[name] = time.monotonic()
                     if p.status.phase == "Running" and name not in seen:
                         seen[name] = time.monotonic()
                         nodes[p.spec.node_name] = nodes.get(p.spec.node_name, 0) + 1
@@ -117,7 +121,8 @@ async def run_pods(tb: Testbed, count: int, rate: float) -> tuple[list[float], f
         watcher.cancel()
         total = max(seen.values(), default=start) - start
         latencies = [seen[n] - created[n] for n in seen]
-        return latencies, total, nodes
+        scheduling = [scheduled[n] - created[n] for n in scheduled if n in created]
+        return latencies, scheduling, total, nodes
     finally:
         await api.close()
 
@@ -159,7 +164,7 @@ def main() -> None:
         result["testbed_up_seconds"] = round(time.monotonic() - t0, 1)
         time.sleep(3)
         idle = sample_agents(tb, args.sample)
-        latencies, total, per_node = asyncio.run(run_pods(tb, args.pods, args.rate))
+        latencies, scheduling, total, per_node = asyncio.run(run_pods(tb, args.pods, args.rate))
         result["load_average_after"] = os.getloadavg()[0]
         time.sleep(5)
         loaded = sample_agents(tb, args.sample)
@@ -167,7 +172,9 @@ def main() -> None:
     finally:
         tb.down()
     ms = [x * 1000 for x in latencies]
+    sched = [x * 1000 for x in scheduling]
     result.update({
+        "scheduled_ms": {"p50": round(quantile(sched, 0.5)), "p99": round(quantile(sched, 0.99))},
         "running": len(latencies),
         "pods_per_node": per_node,
         "latency_ms": {"p50": round(quantile(ms, 0.5)), "p90": round(quantile(ms, 0.9)),
@@ -181,6 +188,8 @@ def main() -> None:
     print(f"pod startup (created -> Running seen by a watch), {len(latencies)}/{args.pods} pods on "
           f"{args.nodes} nodes at {args.rate:g}/s:")
     print(f"  p50 {lat['p50']} ms   p90 {lat['p90']} ms   p99 {lat['p99']} ms   max {lat['max']} ms")
+    print(f"  of which created -> bound to a node (scheduler): p50 {result['scheduled_ms']['p50']} ms, "
+          f"p99 {result['scheduled_ms']['p99']} ms")
     print(f"  pods per node: {per_node}; load average {result['load_average_before']:.1f} before, "
           f"{result['load_average_after']:.1f} after ({result['cpus']} CPUs, shared)")
     print(f"{'node':8s} {'RSS idle MB':>12s} {'CPU idle %':>11s} {'RSS loaded MB':>14s} {'CPU loaded %':>13s}")

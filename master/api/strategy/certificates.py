@@ -6,15 +6,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import ClassVar
-
-from cryptography import x509
+from typing import TYPE_CHECKING, ClassVar
 
 from master.api import field
 from master.api.certificates import CertificateSigningRequest, CertificateSigningRequestStatus
 from master.api.field import FieldError
 from master.api.strategy.base import Strategy
 from master.api.strategy.rbac import path_segment_name_errors
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = ["KEY_USAGES", "CertificateSigningRequestStrategy", "parse_request"]
 
@@ -31,6 +32,9 @@ _SIGNER = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.
 
 def parse_request(request: str) -> x509.CertificateSigningRequest:
     """The PKCS#10 request in ``spec.request`` (base64 PEM). ValueError with a reason otherwise."""
+    # cryptography is loaded on first use: the registry (and so every agent) imports this module.
+    from cryptography import x509
+
     try:
         pem = base64.b64decode(request, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -62,6 +66,8 @@ def _validate_status(status: CertificateSigningRequestStatus) -> list[FieldError
         errs.append(field.invalid("status.conditions", "Approved, Denied",
                                   "Approved and Denied conditions are mutually exclusive"))
     if status.certificate:
+        from cryptography import x509
+
         try:
             pem = base64.b64decode(status.certificate, validate=True)
             x509.load_pem_x509_certificates(pem)

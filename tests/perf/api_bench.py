@@ -5,7 +5,9 @@ For each backend (the embedded sqlite store, and a real etcd started on loopback
 with ``fieldSelector=spec.nodeName=<node>`` (the agents' watches) plus one unfiltered watch, then
 for ``--duration`` seconds runs 20 mutations/s (pod label patches, configmap create/update/delete)
 alongside gets (20/s) and lists (1/s of all pods, kubectl-style limit=500 pages, and 1/s from the
-watch cache). It prints a table and writes tests/perf/results/api_bench.json.
+watch cache). Then, watchers still attached, it times the master's CPU per call of each verb
+(sequential calls; CPU time survives a busy machine better than latency percentiles). It prints a
+table and writes tests/perf/results/api_bench.json.
 
     .venv/bin/python tests/perf/api_bench.py [--duration 20] [--backends embedded,etcd]
 
@@ -167,6 +169,38 @@ async def reads(b: Bench, stop: asyncio.Event) -> None:
         await asyncio.sleep(max(0.0, next_t - time.perf_counter()))
 
 
+CPU_CALLS = 200
+
+
+async def cpu_per_verb(b: Bench, pid: int) -> dict[str, float]:
+    """Master CPU ms per call of each verb, ``CPU_CALLS`` sequential calls each (watchers attached)."""
+    pods = "/api/v1/namespaces/default/pods"
+    cms = "/api/v1/namespaces/default/configmaps"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    quiet = Bench(b.base, b.session)
+    calls: dict[str, Any] = {
+        "get": lambda i: quiet.call("x", "GET", f"{pods}/pod-{i % PODS:04d}"),
+        "get (cache)": lambda i: quiet.call("x", "GET", f"{pods}/pod-{i % PODS:04d}",
+                                            params={"resourceVersion": "0"}),
+        "patch": lambda i: quiet.call("x", "PATCH", f"{pods}/pod-{i % PODS:04d}", headers=merge,
+                                      data=json.dumps({"metadata": {"labels": {"cpu": str(i)}}})),
+        "create": lambda i: quiet.call("x", "POST", cms, json={"apiVersion": "v1", "kind": "ConfigMap",
+                                                             "metadata": {"name": f"cpu-{i}"}, "data": {"i": "1"}}),
+        "update": lambda i: quiet.call("x", "PUT", f"{cms}/cpu-{i}", json={
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cpu-{i}"}, "data": {"i": "2"}}),
+        "delete": lambda i: quiet.call("x", "DELETE", f"{cms}/cpu-{i}"),
+        "list nodes": lambda i: quiet.call("x", "GET", "/api/v1/nodes"),
+    }
+    out: dict[str, float] = {}
+    for verb, call in calls.items():
+        n = CPU_CALLS if not verb.startswith("list") else CPU_CALLS // 4
+        cpu0 = cpu_s(pid)
+        for i in range(n):
+            await call(i)
+        out[verb] = round((cpu_s(pid) - cpu0) * 1000 / n, 3)
+    return out
+
+
 def rss_mb(pid: int) -> float:
     try:
         return psutil.Process(pid).memory_info().rss / 1e6
@@ -180,6 +214,15 @@ def uss_mb(pid: int) -> float:
         return psutil.Process(pid).memory_full_info().uss / 1e6
     except psutil.Error:
         return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return float("nan")
+    return t.user + t.system
 
 
 def _start_etcd(binary: str, work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -210,9 +253,10 @@ async def run_backend(name: str, duration: float, work: Path) -> dict[str, Any]:
         conn = aiohttp.TCPConnector(ssl=admin_ssl(m.data_dir), limit=200)
         async with aiohttp.ClientSession(connector=conn) as session:
             b = Bench(m.url, session)
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_s(m.proc.pid)
             await preload(b)
             preload_s = time.perf_counter() - t0
+            preload_cpu_ms = (cpu_s(m.proc.pid) - cpu0) * 1000 / (NODES + PODS)
             b.lat.pop("preload", None)
             rss_loaded, uss_loaded = rss_mb(m.proc.pid), uss_mb(m.proc.pid)
             stop = asyncio.Event()
@@ -223,20 +267,31 @@ async def run_backend(name: str, duration: float, work: Path) -> dict[str, Any]:
                                                         measure=True, stop=stop)))
             await asyncio.sleep(1.0)
             b.fanout_events = 0
-            load = [asyncio.create_task(mutations(b, stop)), asyncio.create_task(reads(b, stop))]
+            cpu0 = cpu_s(m.proc.pid)
+            load_stop = asyncio.Event()
+            load = [asyncio.create_task(mutations(b, load_stop)), asyncio.create_task(reads(b, load_stop))]
             rss_samples = []
             end = time.perf_counter() + duration
             while time.perf_counter() < end:
                 await asyncio.sleep(1.0)
                 rss_samples.append(rss_mb(m.proc.pid))
-            stop.set()
+            load_stop.set()
             await asyncio.gather(*load)
+            # Master CPU per request of the load phase (watch fan-out included): the metric that
+            # survives a noisy machine better than latency percentiles.
+            load_cpu_ms = (cpu_s(m.proc.pid) - cpu0) * 1000 / max(1, sum(len(v) for v in b.lat.values()))
             await asyncio.sleep(0.6)
+            fanout_events = b.fanout_events
+            per_verb = await cpu_per_verb(b, m.proc.pid)
+            stop.set()
             for w in watchers:
                 w.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
         result: dict[str, Any] = {
             "preload_seconds": round(preload_s, 2),
+            "preload_cpu_ms_per_create": round(preload_cpu_ms, 3),
+            "load_cpu_ms_per_request": round(load_cpu_ms, 3),
+            "cpu_ms_per_call": per_verb,
             "rss_mb_idle": round(rss_idle, 1),
             "rss_mb_after_preload": round(rss_loaded, 1),
             "uss_mb_after_preload": round(uss_loaded, 1),
@@ -246,7 +301,7 @@ async def run_backend(name: str, duration: float, work: Path) -> dict[str, Any]:
                           "errors": b.errors.get(v, 0)} for v, xs in sorted(b.lat.items())},
             "watch_delivery": {"n": len(b.watch_lat), "p50_ms": round(pct(b.watch_lat, 0.5), 2),
                                "p99_ms": round(pct(b.watch_lat, 0.99), 2)},
-            "fanout_watchers": NODES, "fanout_events_delivered": b.fanout_events,
+            "fanout_watchers": NODES, "fanout_events_delivered": fanout_events,
         }
         return result
     finally:
@@ -284,6 +339,10 @@ def print_table(results: dict[str, Any]) -> None:
               + (f"; etcd RSS {r['etcd_rss_mb']} MB" if r.get("etcd_rss_mb") else "")
               + f"; preload {r['preload_seconds']} s; {r['fanout_events_delivered']} events to "
               f"{r['fanout_watchers']} node watchers")
+        print(f"{b}: master CPU ms per call, {CPU_CALLS} sequential calls: "
+              + ", ".join(f"{v} {ms}" for v, ms in r["cpu_ms_per_call"].items()))
+        print(f"{b}: master CPU {r['preload_cpu_ms_per_create']} ms per create (preload), "
+              f"{r['load_cpu_ms_per_request']} ms per request under load (watch fan-out included)")
 
 
 async def main() -> None:

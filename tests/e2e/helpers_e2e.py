@@ -23,6 +23,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -285,7 +286,7 @@ class Cluster:
         return events
 
     def pods(self, ns: str, selector: str = "") -> list[dict[str, Any]]:
-        q = f"?labelSelector={urllib.request.quote(selector)}" if selector else ""
+        q = f"?labelSelector={urllib.parse.quote(selector)}" if selector else ""
         return list(self.get(f"/api/v1/namespaces/{ns}/pods{q}").get("items") or [])
 
     def node(self, name: str) -> dict[str, Any]:
@@ -364,6 +365,14 @@ class Cluster:
                 parts.append(f"$ pictl {' '.join(args)}\n{proc.stdout}{proc.stderr}")
             except subprocess.TimeoutExpired:
                 parts.append(f"$ pictl {' '.join(args)}\n(timed out)")
+        try:
+            stuck = [p for p in self.get("/api/v1/pods").get("items") or [] if not is_ready(p)][:3]
+        except AssertionError:
+            stuck = []
+        for pod in stuck:
+            args = ("describe", "pod", pod["metadata"]["name"], "-n", pod["metadata"]["namespace"])
+            proc = self.pictl(*args, check=False, timeout=30)
+            parts.append(f"$ pictl {' '.join(args)}\n{proc.stdout}{proc.stderr}")
         try:
             parts.append("$ pictl testbed status\n" + "\n".join(
                 f"{r.name} {r.ip} powered={r.powered} lan={r.lan_connected} "

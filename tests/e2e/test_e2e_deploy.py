@@ -76,10 +76,10 @@ def test_service_traffic_reaches_every_backend(cluster: Cluster, ns: str) -> Non
 
     cluster.apply(ns, service("empty", selector="nothing-matches", node_port=False))
     empty_ip, _ = cluster.service_ports(ns, "empty")
-    node = cluster.tb.nodes[0].name
+    first = cluster.tb.nodes[0].name
 
     def refused() -> bool:
-        r = cluster.curl_in(node, f"http://{empty_ip}/", timeout=10)
+        r = cluster.curl_in(first, f"http://{empty_ip}/", timeout=10)
         # curl's exit 7 is "could not connect" (refused); 28 would be a timeout.
         return not r.body and r.error.startswith("curl exit 7")
 

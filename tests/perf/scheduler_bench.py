@@ -9,7 +9,8 @@ apiserver`` (a separate process), registers that many hollow nodes in a second p
    running, starts the scheduler in this process and times until all are bound. Prints pods/s,
    and p50/p99 of the per-attempt latency (pop from the queue -> binding written) and of the
    algorithm alone (filter + score), and the scheduler process's CPU time per pod (1000 / that
-   is what the scheduler alone could do; the apiserver is usually the limit);
+   is what the scheduler alone could do; the apiserver is usually the limit) and the apiserver
+   process's CPU time per pod (per binding, with its watch events; and per pod creation);
 2. latency: creates 500 more pods at a steady 100 pods/s while the scheduler runs and reports
    p50/p99 of creation -> bound (as the scheduler's pod informer sees it);
 3. workload: a 300-replica Deployment, from its creation to all 300 pods bound, when the
@@ -39,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -139,13 +142,21 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 # ---- one round -----------------------------------------------------------------------------
 
 
-async def measure(kubeconfig_path: Path, nodes: int, pods: int, start_controllers: Any) -> dict[str, Any]:
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far."""
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+async def measure(kubeconfig_path: Path, nodes: int, pods: int, start_controllers: Any,
+                  master_pid: int) -> dict[str, Any]:
     config = kubeconfig.load_client_config(str(kubeconfig_path))
     out: dict[str, Any] = {"nodes": nodes, "pods": pods}
     async with ApiClient(config) as api:
-        t0 = time.perf_counter()
+        t0, master_cpu = time.perf_counter(), cpu_s(master_pid)
         await create_pods(api, [f"basic-{i:05d}" for i in range(pods)])
         out["create_pods_s"] = round(time.perf_counter() - t0, 2)
+        out["apiserver_cpu_ms_per_create"] = round((cpu_s(master_pid) - master_cpu) * 1000 / pods, 3)
 
         bound_at: dict[str, float] = {}
 
@@ -163,11 +174,13 @@ async def measure(kubeconfig_path: Path, nodes: int, pods: int, start_controller
         try:
             await sched.pod_informer.wait_synced()
             await sched.node_informer.wait_synced()
-            t_start, cpu_start = time.perf_counter(), time.process_time()
+            t_start, cpu_start, master_cpu = time.perf_counter(), time.process_time(), cpu_s(master_pid)
             await _until_progress(lambda: sched.scheduled, pods, stall=60)
             elapsed = time.perf_counter() - t_start
             # This process is the scheduler (its informers, loop, bindings) and nothing else.
             out["scheduler_cpu_ms_per_pod"] = round((time.process_time() - cpu_start) * 1000 / pods, 3)
+            # The apiserver process (the store in it): bindings, their watch events, the informers' lists.
+            out["apiserver_cpu_ms_per_pod"] = round((cpu_s(master_pid) - master_cpu) * 1000 / pods, 3)
             attempt = _histogram_samples(sched, "scheduler_scheduling_attempt_duration_seconds")
             algo = _histogram_samples(sched, "scheduler_scheduling_algorithm_duration_seconds")
             out["throughput_pods_per_s"] = round(pods / elapsed, 1)
@@ -335,7 +348,7 @@ def run_round(nodes: int, pods: int, backend: str, run_pods: bool, workdir: Path
     try:
         procs.append(start_hollow(master.kubeconfig, nodes, run_pods, workdir / f"hollow-{nodes}.log"))
         wait_ready(procs[0], 300)
-        result = asyncio.run(measure(master.kubeconfig, nodes, pods, controllers))
+        result = asyncio.run(measure(master.kubeconfig, nodes, pods, controllers, master.proc.pid))
         result["store_backend"] = backend
         result["hollow_pods_running"] = run_pods
         return result
@@ -370,6 +383,8 @@ def main() -> None:
         ("algorithm_p50_ms", "algo p50 ms"), ("algorithm_p99_ms", "algo p99 ms"),
         ("e2e_p50_ms", "e2e p50 ms"), ("e2e_p99_ms", "e2e p99 ms"),
         ("scheduler_cpu_ms_per_pod", "sched cpu ms/pod"),
+        ("apiserver_cpu_ms_per_pod", "api cpu ms/pod"),
+        ("apiserver_cpu_ms_per_create", "api ms/create"),
         ("workload_all_bound_s", "300 bound s"),
     ]
     print()

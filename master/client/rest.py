@@ -27,11 +27,10 @@ from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
-import aiohttp
 import msgspec
 
 from master.api import autoscaling, codec, core, meta, policy, registry
-from master.client import errors, transport
+from master.client import errors, http1, transport
 from master.client.config import ClientConfig
 from master.util.clock import Clock
 
@@ -526,7 +525,7 @@ class Watch(Generic[T]):
             cm = self._transport.stream(
                 "GET", self._path, params=self._params, read_timeout=self._read_timeout
             )
-            resp: aiohttp.ClientResponse = await cm.__aenter__()
+            resp: http1.Response = await cm.__aenter__()
             self._cm = cm
             self._lines = transport.lines(resp)
 
@@ -546,14 +545,14 @@ class Watch(Generic[T]):
         except StopAsyncIteration:
             await self.aclose()
             raise
-        except TimeoutError as exc:  # before ClientConnectionError: aiohttp's timeouts are both
+        except TimeoutError as exc:  # before OSError: TimeoutError is one
             await self.aclose()
             raise errors.Timeout(
                 f"watch {self._path}: no data from {self._transport.config.host_port} "
                 f"for {self._read_timeout:g}s",
                 server=self._transport.config.host_port,
             ) from exc
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:
+        except OSError as exc:
             await self.aclose()
             raise self._transport.connection_error(exc) from exc
         try:
@@ -583,7 +582,7 @@ class LogStream:
         self._path = path
         self._params = params
         self._cm: Any = None
-        self._resp: aiohttp.ClientResponse | None = None
+        self._resp: http1.Response | None = None
 
     async def __aenter__(self) -> LogStream:
         cm = self._transport.stream("GET", self._path, params=self._params)
@@ -605,7 +604,7 @@ class LogStream:
         if self._resp is None:
             raise RuntimeError("use `async with api.stream_log(...)` before iterating")
         try:
-            async for chunk in self._resp.content.iter_any():
+            async for chunk in self._resp.chunks():
                 yield chunk
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+        except OSError as exc:
             raise self._transport.connection_error(exc) from exc

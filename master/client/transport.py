@@ -1,97 +1,185 @@
-"""HTTP to one apiserver: a pooled aiohttp session, TLS, auth headers, retries, error mapping.
+"""HTTP to one apiserver: a keep-alive connection pool, TLS, auth headers, retries, error mapping.
 
-``Transport.request`` returns the body of a 2xx response or raises from ``errors``:
+The wire is ``http1`` (HTTP/1.1 on asyncio streams; no proxies). ``Transport.request`` returns
+the body of a 2xx response or raises from ``errors``:
 
 - a Status body with code >= 400 becomes the matching ``errors.ApiError`` subclass;
 - a connection failure becomes ``errors.ConnectionError`` with kubectl's wording, after
   ``ClientConfig.retries`` retries (backoff 0.1 s, 0.2 s, 0.4 s ...). A failed *connect* is
-  retried for every verb (nothing was sent); a connection lost mid-request only for
-  idempotent verbs (GET, HEAD, PUT, DELETE);
+  retried for every verb (nothing was sent), TLS failures never; a connection lost
+  mid-request only for idempotent verbs (GET, HEAD, PUT, DELETE), or for any verb when a
+  reused keep-alive connection turns out to have been closed by the server before it read a
+  byte of ours (Go's client does the same);
 - 429 and 5xx answers with ``Retry-After`` are retried (up to ``MAX_RETRY_AFTER`` times,
-  sleeping at most 10 s each), as client-go does: the server did not process them.
+  sleeping at most 10 s each), as client-go does: the server did not process them;
+- no answer within ``ClientConfig.timeout`` (or ``request_timeout``) for one attempt, connect
+  included, is ``errors.Timeout``.
 
-``Transport.stream`` opens a streaming response (watch, follow logs) with no total timeout.
+``Transport.stream`` opens a streaming response (watch, follow logs) with no total timeout:
+the connect is bounded by ``connect_timeout``, the answer's head by ``read_timeout`` (else
+``timeout``), and each later read by ``read_timeout``. Its body (``http1.Response.chunks()``,
+or ``lines()``) raises ``TimeoutError`` when a read times out and ``OSError`` when the
+connection fails; ``Transport.connection_error`` words the latter.
+
+The pool: at most ``pool_size`` requests and streams at once (others wait), idle connections
+kept for ``KEEPALIVE`` seconds (the apiserver keeps them longer, so it rarely closes one
+first) and checked before reuse.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import socket
 import ssl
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
 import msgspec
 
 from master.api import meta
-from master.client import errors
+from master.client import errors, http1
 from master.client.config import ClientConfig
 from master.util.clock import Clock, RealClock
 
-__all__ = ["MAX_RETRY_AFTER", "Params", "Transport", "lines"]
+__all__ = ["KEEPALIVE", "MAX_RETRY_AFTER", "Params", "Transport", "lines"]
 
 MAX_RETRY_AFTER = 10
+KEEPALIVE = 30.0
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _STATUS_DECODER = msgspec.json.Decoder(meta.Status)
 
 Params = Sequence[tuple[str, str]] | Mapping[str, str] | None
 
 
+class _ConnectFailed(Exception):
+    """Internal: connecting failed (``__cause__`` says why); nothing of the request was sent."""
+
+
 class Transport:
     def __init__(self, config: ClientConfig, *, clock: Clock | None = None, pool_size: int = 100) -> None:
-        self.config = config
         self.clock = clock or RealClock()
-        self._pool_size = pool_size
-        self._ssl: ssl.SSLContext | None = config.ssl_context()
-        self._session: aiohttp.ClientSession | None = None
-        headers = {"Accept": "application/json", "User-Agent": config.user_agent}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        self._headers = headers
-        self._timeout = aiohttp.ClientTimeout(total=config.timeout, connect=config.connect_timeout)
-        self._stream_timeout = aiohttp.ClientTimeout(
-            total=None, connect=config.connect_timeout, sock_connect=config.connect_timeout
-        )
+        self._pool_size = max(1, pool_size)
+        self._idle: list[http1.Connection] = []
+        self._busy: set[http1.Connection] = set()
+        self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._configure(config)
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                ssl=self._ssl if self._ssl is not None else True,
-                limit=self._pool_size,
-                keepalive_timeout=30,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                headers=self._headers,
-                timeout=self._timeout,
-            )
-        return self._session
+    def _configure(self, config: ClientConfig) -> None:
+        self.config = config
+        self._ssl: ssl.SSLContext | None = config.ssl_context()
+        parts = urlsplit(config.server)
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._authority = parts.netloc.rpartition("@")[2]
+        self._prefix = parts.path.rstrip("/")
+        headers = [("User-Agent", config.user_agent)]
+        if config.token:
+            headers.append(("Authorization", f"Bearer {config.token}"))
+        for name, value in headers:
+            if "\r" in value or "\n" in value:
+                raise errors.ConfigError(f"the {name} header would hold a line break (check the token)")
+        self._headers = headers
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close every connection, streams in use included; the transport stays usable."""
+        for conn in self._idle:
+            conn.close()
+        self._idle.clear()
+        for conn in self._busy:
+            conn.abort()
 
     async def use_credentials(self, config: ClientConfig) -> None:
         """Authenticate with ``config``'s certificate and token from now on (a rotated client
         certificate): open connections, streams included, are closed; the next request
         connects again with the new credentials."""
-        ctx = config.ssl_context()
-        self.config = config
-        self._ssl = ctx
-        self._headers.pop("Authorization", None)
-        if config.token:
-            self._headers["Authorization"] = f"Bearer {config.token}"
+        self._configure(config)
         await self.close()
 
-    def _url(self, path: str) -> str:
-        return f"{self.config.server}{path}"
+    # -- the pool -------------------------------------------------------------------------------
 
-    def _kwargs(self) -> dict[str, Any]:
-        if self.config.tls_server_name:
-            return {"server_hostname": self.config.tls_server_name}
-        return {}
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:
+            # A new event loop (asyncio.run again): the old loop's connections cannot be used.
+            for conn in self._idle:
+                conn.abort()
+            self._idle.clear()
+            self._busy.clear()
+            self._slots = asyncio.Semaphore(self._pool_size)
+            self._loop = loop
+        return self._slots
+
+    async def _acquire(self) -> http1.Connection:
+        slots = self._semaphore()
+        await slots.acquire()
+        try:
+            now = time.monotonic()
+            while self._idle:
+                conn = self._idle.pop()
+                if conn.usable() and now - conn.idle_since < KEEPALIVE:
+                    self._busy.add(conn)
+                    return conn
+                conn.close()
+            try:
+                async with asyncio.timeout(self.config.connect_timeout):
+                    conn = await http1.connect(self._host, self._port, ssl=self._ssl,
+                                               server_hostname=self.config.tls_server_name or self._host)
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                raise _ConnectFailed() from exc
+        except BaseException:
+            slots.release()
+            raise
+        self._busy.add(conn)
+        return conn
+
+    def _release(self, conn: http1.Connection, *, reuse: bool) -> None:
+        if conn not in self._busy:  # dropped with its event loop
+            conn.abort()
+            return
+        self._busy.discard(conn)
+        if self._slots is not None:
+            self._slots.release()
+        if reuse and not conn.closed:
+            conn.idle_since = time.monotonic()
+            self._idle.append(conn)
+            if len(self._idle) > self._pool_size:
+                self._idle.pop(0).close()
+        else:
+            conn.abort()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _head(self, method: str, path: str, params: Params, headers: list[tuple[str, str]],
+              body: bytes | None) -> bytes:
+        query = urlencode(params) if params else ""
+        target = http1.request_target(self._prefix + path, query)
+        length = len(body) if body is not None else (0 if method in ("POST", "PUT", "PATCH") else None)
+        return http1.encode_head(method, target, host=self._authority, headers=[*self._headers, *headers],
+                                 content_length=length)
+
+    async def _exchange(self, method: str, head: bytes, body: bytes | None,
+                        read_timeout: float | None) -> tuple[http1.Connection, http1.Response]:
+        """Send on a pooled connection; the answer with its body still to read. On failure the
+        connection is dropped; ``ProtocolError.nothing_received`` on a reused one is marked."""
+        conn = await self._acquire()
+        try:
+            await conn.send(head, body)
+            resp = await conn.response(method, read_timeout=read_timeout)
+        except http1.ProtocolError as exc:
+            self._release(conn, reuse=False)
+            if exc.nothing_received and conn.exchanges > 0:
+                raise _StaleConnection() from exc
+            raise
+        except BaseException:
+            self._release(conn, reuse=False)
+            raise
+        return conn, resp
 
     async def request(
         self,
@@ -105,45 +193,32 @@ class Transport:
         request_timeout: float | None = None,
     ) -> bytes:
         """Send one request; the 2xx body, or an ``errors`` exception."""
-        headers: dict[str, str] = {}
+        headers = [("Accept", accept or "application/json")]
         if body is not None:
-            headers["Content-Type"] = content_type
-        if accept:
-            headers["Accept"] = accept
-        client_timeout = (
-            aiohttp.ClientTimeout(total=request_timeout, connect=self.config.connect_timeout)
-            if request_timeout
-            else None
-        )
-        attempt = 0
+            headers.append(("Content-Type", content_type))
+        head = self._head(method, path, params, headers, body)
+        total = request_timeout or self.config.timeout
+        attempt = stale = 0
         retry_after_count = 0
         while True:
             try:
-                async with self._get_session().request(
-                    method,
-                    self._url(path),
-                    params=params,
-                    data=body,
-                    headers=headers,
-                    timeout=client_timeout or self._timeout,
-                    **self._kwargs(),
-                ) as resp:
-                    data = await resp.read()
-                    if resp.status < 400:
-                        return data
-                    err = self._api_error(resp.status, resp.headers, data)
-            except TimeoutError as exc:  # before ClientConnectionError: aiohttp's timeouts are both
+                async with asyncio.timeout(total):
+                    conn, resp = await self._exchange(method, head, body, None)
+                    try:
+                        data = await resp.read()
+                    finally:
+                        self._release(conn, reuse=resp.reusable)
+                if resp.status < 400:
+                    return data
+                err = self._api_error(resp.status, resp.headers, data)
+            except TimeoutError as exc:
                 raise errors.Timeout(
-                    f"the server {self.config.host_port} did not answer within "
-                    f"{request_timeout or self.config.timeout:g}s ({method} {path})",
+                    f"the server {self.config.host_port} did not answer within {total:g}s ({method} {path})",
                     server=self.config.host_port,
                 ) from exc
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
-                if attempt < self.config.retries and self._retryable(method, exc):
-                    await self.clock.sleep(0.1 * (2**attempt))
-                    attempt += 1
-                    continue
-                raise self.connection_error(exc) from exc
+            except (_StaleConnection, _ConnectFailed, OSError) as exc:
+                attempt, stale = await self._retry_or_raise(method, exc, attempt, stale)
+                continue
             if (
                 err.retry_after is not None
                 and retry_after_count < MAX_RETRY_AFTER
@@ -163,57 +238,59 @@ class Transport:
         params: Params = None,
         read_timeout: float | None = None,
         accept: str = "",
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """An open streaming response (2xx); read it with ``lines()`` or ``resp.content``.
+    ) -> AsyncIterator[http1.Response]:
+        """An open streaming response (2xx); read it with ``lines()`` or ``resp.chunks()``.
 
         ``read_timeout`` bounds the wait for each chunk, so a stream over a silently dead
         connection (a partitioned node: no FIN, no RST) fails instead of hanging. ``accept``
         overrides ``application/json`` (``pictl get -w`` watches in the Table form).
         """
-        headers = {"Accept": accept} if accept else None
-        timeout = self._stream_timeout
-        if read_timeout is not None:
-            timeout = aiohttp.ClientTimeout(
-                total=None,
-                connect=self.config.connect_timeout,
-                sock_connect=self.config.connect_timeout,
-                sock_read=read_timeout,
-            )
-        attempt = 0
+        head = self._head(method, path, params, [("Accept", accept or "application/json")], None)
+        head_timeout = read_timeout or self.config.timeout
+        attempt = stale = 0
         while True:
             try:
-                resp = await self._get_session().request(
-                    method, self._url(path), params=params, headers=headers, timeout=timeout, **self._kwargs()
-                )
+                async with asyncio.timeout(self.config.connect_timeout + head_timeout):
+                    conn, resp = await self._exchange(method, head, None, read_timeout)
                 break
             except TimeoutError as exc:
                 raise errors.Timeout(
-                    f"the server {self.config.host_port} did not answer within {self.config.connect_timeout:g}s",
+                    f"the server {self.config.host_port} did not answer within "
+                    f"{self.config.connect_timeout + head_timeout:g}s ({method} {path})",
                     server=self.config.host_port,
                 ) from exc
-            except (aiohttp.ClientConnectionError, OSError) as exc:
-                if attempt < self.config.retries and self._retryable(method, exc):
-                    await self.clock.sleep(0.1 * (2**attempt))
-                    attempt += 1
-                    continue
-                raise self.connection_error(exc) from exc
+            except (_StaleConnection, _ConnectFailed, OSError) as exc:
+                attempt, stale = await self._retry_or_raise(method, exc, attempt, stale)
+                continue
         try:
             if resp.status >= 400:
-                data = await resp.read()
+                try:
+                    async with asyncio.timeout(head_timeout):
+                        data = await resp.read()
+                except (OSError, TimeoutError) as exc:
+                    raise self.connection_error(exc) from exc
                 raise self._api_error(resp.status, resp.headers, data)
             yield resp
         finally:
-            resp.close()
+            self._release(conn, reuse=resp.reusable)
 
-    @staticmethod
-    def _retryable(method: str, exc: BaseException) -> bool:
-        if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
-            exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientConnectorSSLError
-        ):
-            return True
-        if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
-            return False
-        return method in _IDEMPOTENT
+    async def _retry_or_raise(self, method: str, exc: BaseException, attempt: int, stale: int) -> tuple[int, int]:
+        """After a failed attempt: sleep and return the next (attempt, stale) counts, or raise
+        ``errors.ConnectionError``."""
+        if isinstance(exc, _StaleConnection):
+            if stale < 2:
+                return attempt, stale + 1
+            raise self.connection_error(http1.ProtocolError("the server keeps closing connections")) from exc
+        cause = exc.__cause__ if isinstance(exc, _ConnectFailed) else exc
+        assert cause is not None
+        # Nothing was sent when connecting failed; TLS failures do not go away by themselves.
+        retryable = not isinstance(cause, ssl.SSLError) and (
+            isinstance(exc, _ConnectFailed) or method in _IDEMPOTENT
+        )
+        if attempt < self.config.retries and retryable:
+            await self.clock.sleep(0.1 * (2**attempt))
+            return attempt + 1, stale
+        raise self.connection_error(cause) from cause
 
     @staticmethod
     def _retry_code(code: int) -> bool:
@@ -221,9 +298,9 @@ class Transport:
 
     def _api_error(self, code: int, headers: Mapping[str, str], data: bytes) -> errors.ApiError:
         retry_after: float | None = None
-        if "Retry-After" in headers:
+        if "retry-after" in headers:
             with contextlib.suppress(ValueError):
-                retry_after = max(0.0, float(headers["Retry-After"]))
+                retry_after = max(0.0, float(headers["retry-after"]))
         try:
             status = _STATUS_DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -232,29 +309,48 @@ class Transport:
 
     def connection_error(self, exc: BaseException) -> errors.ConnectionError:
         """``errors.ConnectionError`` for a failure to talk to the server, worded like kubectl."""
+        if isinstance(exc, errors.ConnectionError):
+            return exc
         hp = self.config.host_port
-        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-            detail = str(exc.certificate_error)
-            return errors.ConnectionError(f"Unable to connect to the server {hp}: {detail}", server=hp)
-        os_error = getattr(exc, "os_error", None) or (exc if isinstance(exc, OSError) else None)
+        if isinstance(exc, TimeoutError):
+            return errors.Timeout(f"the server {hp} did not answer in time", server=hp)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            detail = exc.verify_message or str(exc)
+            return errors.ConnectionError(
+                f"Unable to connect to the server {hp}: tls: certificate verify failed: {detail}", server=hp
+            )
         if (
-            isinstance(os_error, ConnectionRefusedError)
-            or getattr(os_error, "errno", None) == errno.ECONNREFUSED
+            isinstance(exc, ConnectionRefusedError)
+            or getattr(exc, "errno", None) == errno.ECONNREFUSED
+            or _all_refused(exc)
         ):
             return errors.ConnectionError(
                 f"The connection to the server {hp} was refused - did you specify the right host or port?",
                 server=hp,
             )
-        if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        if isinstance(exc, socket.gaierror):
             return errors.ConnectionError(f"Unable to connect to the server {hp}: no such host", server=hp)
-        text = str(os_error or exc) or type(exc).__name__
+        text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
         return errors.ConnectionError(f"Unable to connect to the server {hp}: {text}", server=hp)
 
 
-async def lines(resp: aiohttp.ClientResponse, *, max_line: int = 64 << 20) -> AsyncIterator[bytes]:
+def _all_refused(exc: BaseException) -> bool:
+    # A name with several addresses (localhost: ::1 and 127.0.0.1) fails with one OSError
+    # whose text lists every address's failure and whose errno is None.
+    text = str(exc)
+    return text.startswith("Multiple exceptions:") and text.count("[Errno ") == text.count(
+        f"[Errno {errno.ECONNREFUSED}]"
+    )
+
+
+class _StaleConnection(Exception):
+    """Internal: a reused keep-alive connection was closed by the server before it answered."""
+
+
+async def lines(resp: http1.Response, *, max_line: int = 64 << 20) -> AsyncIterator[bytes]:
     """Newline-delimited chunks of a streaming body (watch events are one JSON document per line)."""
     buf = bytearray()
-    async for chunk in resp.content.iter_any():
+    async for chunk in resp.chunks():
         buf += chunk
         start = 0
         while (nl := buf.find(b"\n", start)) >= 0:

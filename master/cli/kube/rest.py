@@ -15,7 +15,6 @@ import builtins
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from master.api import meta, registry
@@ -179,7 +178,7 @@ class Rest:
                         f"watch of {res.plural}: no data from {self.api.config.host_port} for {read_timeout:g}s",
                         server=self.api.config.host_port,
                     ) from exc
-                except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:
+                except OSError as exc:
                     raise self.api.transport.connection_error(exc) from exc
                 event = decode(line, "watch event")
                 kind, obj = event.get("type", ""), event.get("object") or {}

@@ -1,10 +1,10 @@
-"""End-to-end fixtures: one testbed for the whole session (master + 3 simulated Pis, short
+"""End-to-end fixtures: one testbed for all of tests/e2e (master + 3 simulated Pis, short
 failure-detection settings), a fresh namespace per scenario, and the cluster's state attached
 to the report of any scenario that fails.
 
 Scenarios that break the testbed (power, LAN, processes, cordons) repair it themselves, and
 ``cluster`` repairs whatever is left after every scenario (``Cluster.heal``), so one scenario's
-failure does not cascade. The testbed is removed at the end of the session, also on failure.
+failure does not cascade. The testbed is removed after the last end-to-end test, also on failure.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ AGENT_ARGS = (
 NODES = 3
 
 
-@pytest.fixture(scope="session")
+# Package scope: the testbed goes away when the last end-to-end test is done, not at the end of
+# the whole suite (a session-wide one would keep 4 processes busy through every later test).
+@pytest.fixture(scope="package")
 def e2e_testbed() -> Iterator[Testbed]:
     require_testbed_tools()
     tb = Testbed(unique_name("e2e"))

@@ -108,15 +108,22 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event | None = Non
         log.info("agent: stopped")
 
 
+class _NeverRaised(Exception):
+    pass
+
+
 def run(launch: Launch) -> int:
     """Run the agent in this process; the exit code (failures are one line on stderr)."""
-    from agent.kubelet.bootstrap import JoinError
+    join_error: type[Exception] = _NeverRaised
+    if launch.join is not None:  # bootstrap (certificates, CSRs) is loaded only by a joining agent
+        from agent.kubelet.bootstrap import JoinError
 
+        join_error = JoinError
     logging.basicConfig(level=launch.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
     try:
         asyncio.run(run_agent(launch.settings, join=launch.join))
-    except JoinError as exc:
+    except join_error as exc:
         print(f"error: agent: cannot join: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

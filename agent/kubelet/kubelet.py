@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 from prometheus_client import CollectorRegistry
 
-from agent.kubelet import keys, logs, staticpods
+from agent.kubelet import keys, logs, resourcemetrics, staticpods
 from agent.kubelet.backoff import Backoff
 from agent.kubelet.configsource import ApiConfigSource, ConfigSource
 from agent.kubelet.cri import CRIError, NotFoundError, Runtime
@@ -139,7 +139,7 @@ class Kubelet:
         self.server = Server(
             ServerSettings(address=settings.address, port=settings.port, require_client_cert=require_client_cert),
             ssl_context=ssl_context, registry=registry, logs=self._container_logs, pods=self._pod_list_json,
-            clock_time=self.clock.time,
+            clock_time=self.clock.time, resource_metrics=lambda: resourcemetrics.render(runtime, now=self.clock.time),
         )
         self._first_seen: dict[str, float] = {}
         self._started: set[str] = set()

@@ -20,11 +20,10 @@ import enum
 import ssl
 from dataclasses import dataclass
 
-import aiohttp
-
 from agent.kubelet.cri import CRIError, DeadlineExceededError, Runtime
 from master.api.core import Container, Probe
 from master.api.schema import IntOrString
+from master.client import http1
 
 __all__ = ["Outcome", "Prober", "Result", "resolve_port"]
 
@@ -64,13 +63,10 @@ class Prober:
     def __init__(self, runtime: Runtime, *, user_agent: str = "kube-probe/1.32") -> None:
         self._rt = runtime
         self._user_agent = user_agent
-        self._session: aiohttp.ClientSession | None = None
         self._ssl: ssl.SSLContext | None = None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Nothing to release: every HTTP probe has a connection of its own."""
 
     async def probe(self, probe: Probe, container: Container, container_id: str, pod_ip: str) -> Outcome:
         if probe.exec is not None:
@@ -106,13 +102,6 @@ class Prober:
             self._ssl.verify_mode = ssl.CERT_NONE
         return self._ssl
 
-    def _session_for(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(force_close=True, limit=0), auto_decompress=False
-            )
-        return self._session
-
     async def _http(self, probe: Probe, container: Container, pod_ip: str) -> Outcome:
         h = probe.http_get
         assert h is not None
@@ -131,23 +120,33 @@ class Prober:
         headers = {"User-Agent": self._user_agent, "Accept": "*/*"}
         for header in h.http_headers:
             headers[header.name] = header.value
+        # A Host header of the probe's own names the virtual host, as the kubelet does.
+        host_header = next((headers.pop(k) for k in list(headers) if k.lower() == "host"), hostport)
         try:
-            async with self._session_for().get(
-                url,
-                headers=headers,
-                allow_redirects=False,
-                ssl=self._insecure_ssl() if scheme == "https" else True,
-                timeout=aiohttp.ClientTimeout(total=_timeout(probe)),
-            ) as resp:
-                body = await resp.content.read(_MAX_OUTPUT)
-                text = body.decode("utf-8", "replace").strip()
-                if 200 <= resp.status < 400:
-                    return Outcome(Result.SUCCESS, text)
-                return Outcome(Result.FAILURE, f"HTTP probe failed with statuscode: {resp.status}")
+            head = http1.encode_head("GET", http1.request_target(path), host=host_header,
+                                     headers=[*headers.items(), ("Connection", "close")])
+        except ValueError as exc:
+            return Outcome(Result.FAILURE, f'Get "{url}": {exc}')
+        try:
+            async with asyncio.timeout(_timeout(probe)):
+                conn = await http1.connect(host, port, ssl=self._insecure_ssl() if scheme == "https" else None)
+                try:
+                    await conn.send(head)
+                    resp = await conn.response("GET")
+                    body = bytearray()
+                    async for data in resp.chunks():
+                        body += data
+                        if len(body) >= _MAX_OUTPUT:
+                            break
+                finally:
+                    conn.abort()
         except TimeoutError:
             return Outcome(Result.FAILURE, f'Get "{url}": context deadline exceeded')
-        except (aiohttp.ClientError, OSError) as exc:
-            return Outcome(Result.FAILURE, f'Get "{url}": {exc}')
+        except OSError as exc:
+            return Outcome(Result.FAILURE, f'Get "{url}": {exc.strerror or exc}')
+        if 200 <= resp.status < 400:
+            return Outcome(Result.SUCCESS, bytes(body[:_MAX_OUTPUT]).decode("utf-8", "replace").strip())
+        return Outcome(Result.FAILURE, f"HTTP probe failed with statuscode: {resp.status}")
 
     async def _tcp(self, probe: Probe, container: Container, pod_ip: str) -> Outcome:
         t = probe.tcp_socket

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -61,8 +62,12 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
             raise ValueError('container "waiting" in pod "web" is waiting to start: ContainerCreating')
         return logs.read(log, req.options)
 
+    async def resource() -> bytes:
+        return b"node_cpu_usage_seconds_total 1.5 1000\n"
+
     server = Server(ServerSettings(address="127.0.0.1", port=0), ssl_context=ctx, registry=registry, logs=stream,
-                    pods=lambda: b'{"kind":"PodList","apiVersion":"v1","items":[]}', clock_time=lambda: 1e9)
+                    pods=lambda: b'{"kind":"PodList","apiVersion":"v1","items":[]}', clock_time=lambda: 1e9,
+                    resource_metrics=resource)
     await server.start()
     try:
         yield Setup(f"https://127.0.0.1:{server.port}", ca, tmp_path, requests)
@@ -123,6 +128,71 @@ async def test_bad_requests_get_one_line(setup: Setup, path: str, status: int, m
 async def test_pods_endpoint(setup: Setup) -> None:
     status, text = await setup.get("/pods", setup.client("admin", ("system:masters",)))
     assert status == 200 and '"kind":"PodList"' in text
+
+
+async def test_resource_metrics_are_for_the_apiserver(setup: Setup) -> None:
+    assert (await setup.get("/metrics/resource", setup.client(None)))[0] == 401
+    status, text = await setup.get("/metrics/resource", setup.client("kube-apiserver-kubelet-client"))
+    assert (status, text) == (200, "node_cpu_usage_seconds_total 1.5 1000\n")
+
+
+async def raw(setup: Setup, data: bytes, ctx: ssl.SSLContext) -> bytes:
+    """Send bytes as they are; everything the server answers until it closes."""
+    port = int(setup.base.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx)
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 30)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    ("data", "answer"),
+    [
+        pytest.param(b"GARBAGE\r\n\r\n", b"HTTP/1.1 400 Bad Request", id="request-line"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\nbroken\r\n\r\n", b"HTTP/1.1 400 Bad Request", id="header"),
+        pytest.param(b"POST /healthz HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", b"HTTP/1.1 413", id="body"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n", b"HTTP/1.1 431", id="big-head"),
+        pytest.param(b"DELETE /pods HTTP/1.1\r\nConnection: close\r\n\r\n", b"HTTP/1.1 405", id="method"),
+        pytest.param(b"GET /nothing/here HTTP/1.1\r\nConnection: close\r\n\r\n", b"HTTP/1.1 404", id="path"),
+    ],
+)
+async def test_bad_http_gets_an_answer_not_a_traceback(setup: Setup, data: bytes, answer: bytes) -> None:
+    got = await raw(setup, data, setup.client(None))
+    assert got.startswith(answer) and b"Traceback" not in got
+
+
+async def test_keep_alive_and_head(setup: Setup) -> None:
+    got = await raw(setup, b"GET /healthz HTTP/1.1\r\n\r\nHEAD /healthz HTTP/1.1\r\n\r\n"
+                           b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", setup.client(None))
+    assert got.count(b"HTTP/1.1 200 OK") == 3
+    assert got.count(b"\r\n\r\nok") == 2  # HEAD has no body
+
+
+async def test_followed_logs_arrive_chunk_by_chunk(tmp_path: Path) -> None:
+    more = asyncio.Event()
+
+    async def stream(_req: LogRequest) -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"first\n"
+            await more.wait()
+            yield b"second\n"
+        return chunks()
+
+    server = Server(ServerSettings(address="127.0.0.1", port=0, require_client_cert=False), ssl_context=None,
+                    registry=CollectorRegistry(), logs=stream, pods=lambda: b"", clock_time=lambda: 0.0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as s, \
+                s.get(f"http://127.0.0.1:{server.port}/containerLogs/ns/p/c?follow=true") as resp:
+            assert resp.status == 200
+            assert await resp.content.readline() == b"first\n"
+            more.set()
+            assert await resp.content.read() == b"second\n"
+    finally:
+        await server.stop()
 
 
 def test_self_signed_identity_is_made_once(tmp_path: Path) -> None:

@@ -163,6 +163,9 @@ class EventRecorder:
             pending = await self._queue.get()
             try:
                 await self._write(pending)
+            except errors.ClientError as exc:
+                # Expected refusals (a namespace being deleted, the server away): one line.
+                log.warning("event %s/%s for %s dropped: %s", pending.reason, pending.type, pending.ref.name, exc)
             except Exception:
                 log.exception("event %s/%s for %s dropped", pending.reason, pending.type, pending.ref.name)
             finally:

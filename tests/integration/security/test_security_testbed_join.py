@@ -128,13 +128,22 @@ def test_join_run_and_refuse_impostors(testbed: tuple[Testbed, Agents]) -> None:
            "spec": {"nodeName": "pi-1", "restartPolicy": "Never",
                     "containers": [{"name": "c", "image": "localhost/busybox:latest",
                                     "imagePullPolicy": "IfNotPresent",
-                                    "command": ["sh", "-c", "cat /s/greeting; echo; sleep 3600"],
+                                    "command": ["sh", "-c", "cat /s/greeting; echo; cat "
+                                                "/var/run/secrets/kubernetes.io/serviceaccount/token; echo; "
+                                                "sleep 3600"],
                                     "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
                     "volumes": [{"name": "s", "secret": {"secretName": "joined"}}]}}
     import json
 
     kubectl(tb, "apply", "-f", "-", input=json.dumps(pod))
     wait(lambda: "hello-from-secret" in kubectl(tb, "logs", "reader", check=False), "the pod's log", 180)
+    # Its ServiceAccount token was mounted, bound to the pod.
+    token = kubectl(tb, "logs", "reader").splitlines()[1].strip()
+    review = json.loads(kubectl(tb, "create", "--validate=false", "-o", "json", "-f", "-", input=json.dumps({
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}})))
+    assert review["status"]["authenticated"], review
+    assert review["status"]["user"]["username"] == "system:serviceaccount:default:default"
+    assert review["status"]["user"]["extra"]["authentication.kubernetes.io/pod-name"] == ["reader"]
     csrs = kubectl(tb, "get", "csr", "-o", "jsonpath={range .items[*]}{.spec.signerName} {.spec.username} "
                                          "{.status.conditions[0].type}{\"\\n\"}{end}")
     lines = [line.split() for line in csrs.splitlines() if line.strip()]

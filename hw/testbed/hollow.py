@@ -105,6 +105,9 @@ class HollowNode:
         self.pod_network = _nth_subnet(cluster.settings.pod_network, index)
         self._next_ip = 1
         self._lease: coordination.Lease | None = None
+        # Registration and the heartbeat loop may renew at the same moment; one at a time, or
+        # both see no Lease and both create it.
+        self._renew_lock = asyncio.Lock()
         self.renewals = 0
 
     def __repr__(self) -> str:
@@ -359,6 +362,10 @@ class HollowCluster:
             return await self.api.update_status(msgspec.structs.replace(fresh, status=obj.status))
 
     async def _renew(self, node: HollowNode) -> None:
+        async with node._renew_lock:
+            await self._renew_locked(node)
+
+    async def _renew_locked(self, node: HollowNode) -> None:
         now = timefmt.format_micro_time(self.clock.time())
         lease = node._lease
         if lease is not None:

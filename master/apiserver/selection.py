@@ -15,7 +15,7 @@ from master.apiserver import errors
 from master.apiserver.registry import Served
 from master.apiserver.watchcache import CachedObject
 
-__all__ = ["LabelMatch", "compile_field_selector", "compile_label_selector", "predicate"]
+__all__ = ["LabelMatch", "compile_field_selector", "compile_label_selector", "pinned_fields", "predicate"]
 
 LabelMatch = Callable[[dict[str, str]], bool]
 FieldMatch = Callable[[dict[str, str]], bool]
@@ -43,6 +43,22 @@ def compile_field_selector(text: str, served: Served) -> FieldMatch | None:
     if unsupported:
         raise errors.bad_request(f"field label not supported: {unsupported[0]}")
     return None if selector.empty() else selector.matches
+
+
+def pinned_fields(text: str) -> dict[str, str]:
+    """The fields a (valid) field selector requires to equal a value: ``spec.nodeName=pi-1,
+    status.phase!=Failed`` pins ``{"spec.nodeName": "pi-1"}``. The watch cache indexes on them."""
+    if not text.strip():
+        return {}
+    try:
+        selector = fields.parse(text)
+    except fields.FieldSelectorError:
+        return {}
+    out: dict[str, str] = {}
+    for r in selector.requirements:
+        if r.operator != "!=":
+            out.setdefault(r.field, r.value)
+    return out
 
 
 def predicate(labels: LabelMatch | None, fields: FieldMatch | None) -> Callable[[CachedObject], bool]:

@@ -37,7 +37,7 @@ from master.apiserver.requestinfo import RequestInfo, parse_request_info
 from master.apiserver.settings import ApiServerSettings
 from master.apiserver.storage import ResourceStorage
 from master.apiserver.transformer import Identity, Transformer
-from master.apiserver.watchcache import WatchCache
+from master.apiserver.watchcache import INDEXES, NAME_INDEX, WatchCache
 from master.store.client import Client
 
 __all__ = ["ApiServer"]
@@ -92,6 +92,7 @@ class ApiServer:
                 st, fields=served.fields, capacity=self.settings.watch_cache_events,
                 watcher_queue=self.settings.watcher_queue,
                 progress_interval=min(self.settings.bookmark_interval, 2.0),
+                index_fields=INDEXES.get(served.plural, (NAME_INDEX,)),
             )
         self.allocators = Allocators(self.settings, self.client)
         self.metrics.track_storage(lambda: {k: c.count() for k, c in self.caches.items()})
@@ -276,9 +277,9 @@ class ApiServer:
         if doc is not None:
             data, content_type = doc
             return web.Response(body=data, headers={"Content-Type": content_type, "Vary": "Accept"})
-        spec = openapi.document(self.registry, path)
+        spec = openapi.respond(self.registry, request)
         if spec is not None:
-            return body.json_response(None, raw=spec)
+            return spec
         if path == "/":
             paths = sorted({"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/metrics", "/version",
                             "/openapi/v2", *(f"/apis/{g}" for g in self.registry.groups()),

@@ -16,6 +16,12 @@ Worked example of the window (capacity 3)::
 Filtering follows Kubernetes: an update that makes an object match a watcher's selector is sent
 as ADDED, one that makes it stop matching as DELETED.
 
+Fan-out is indexed, as kube-apiserver's watch cache is: a watcher whose field selector pins an
+index field (``spec.nodeName=pi-1`` for pods, ``metadata.name=x`` for anything) is filed under
+that value, and an event is offered only to the watchers filed under its object's (and previous
+object's) values plus the watchers filed under none. With an agent watch per node, a pod event
+costs two lookups, not a predicate per node.
+
 Slow-watcher policy: each watcher has a bounded queue; a watcher whose queue is full when an
 event arrives is closed (its HTTP stream ends, the client re-watches from its last
 resourceVersion, or relists on 410). The cache never buffers without bound for anyone.
@@ -49,6 +55,9 @@ _encoder = msgspec.json.Encoder()
 FieldsFn = Callable[[dict[str, Any]], dict[str, str]]
 Predicate = Callable[["CachedObject"], bool]
 SNAPSHOTS_KEPT = 8
+# The fields watchers are indexed by, in order of preference (the first one a selector pins).
+NAME_INDEX = "metadata.name"
+INDEXES: dict[str, tuple[str, ...]] = {"pods": ("spec.nodeName", NAME_INDEX)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +83,12 @@ _CLOSED = None
 class Watcher:
     """One client's view: an async iterator of (type, CachedObject) that ends when closed."""
 
-    def __init__(self, cache: WatchCache, predicate: Predicate, maxsize: int) -> None:
+    def __init__(self, cache: WatchCache, predicate: Predicate, maxsize: int,
+                 index: tuple[str, str] | None = None) -> None:
         self.cache = cache
         self.predicate = predicate
+        # (field, value) this watcher is filed under in the cache's index; None: sees every event.
+        self.index = index
         self.queue: asyncio.Queue[tuple[str, CachedObject] | None] = asyncio.Queue(maxsize)
         self.closed = False
         self.last_rv = 0
@@ -114,7 +126,7 @@ class Watcher:
         if self.closed:
             return
         self.closed = True
-        self.cache.watchers.discard(self)
+        self.cache.forget(self)
         # Make room so the end marker always fits: the watcher is going away anyway.
         while self.queue.full():
             self.queue.get_nowait()
@@ -137,8 +149,10 @@ class WatchCache:
         capacity: int = 1024,
         watcher_queue: int = 1000,
         progress_interval: float = 2.0,
+        index_fields: tuple[str, ...] = (NAME_INDEX,),
     ) -> None:
         self.progress_interval = progress_interval
+        self.index_fields = index_fields
         self.storage = storage
         self.fields = fields
         self.capacity = capacity
@@ -148,6 +162,9 @@ class WatchCache:
         self.window_start = 0
         self.rv = 0
         self.watchers: set[Watcher] = set()
+        # (field, value) -> the watchers whose selector pins that field to that value.
+        self.indexed: dict[tuple[str, str], set[Watcher]] = {}
+        self.unindexed: set[Watcher] = set()
         # Recent list snapshots for continue tokens: (rv, prefix, selectors) -> objects.
         self.snapshots: collections.OrderedDict[tuple[Any, ...], list[CachedObject]] = collections.OrderedDict()
         self._ready = asyncio.Event()
@@ -290,8 +307,35 @@ class WatchCache:
             self.window_start = self.events[0].rv
         self.events.append(event)
         self.rv = max(self.rv, kv.mod_revision)
-        for w in list(self.watchers):
+        for w in self._interested(event):
             w.offer(event)
+
+    def _interested(self, event: WatchEvent) -> list[Watcher]:
+        """The watchers that may want ``event``: the unindexed ones and those filed under a value
+        of the object or of its previous state (no other can match either)."""
+        out = list(self.unindexed)
+        if not self.indexed:
+            return out
+        for f in self.index_fields:
+            values = {event.obj.fields.get(f, "")}
+            if event.prev is not None:
+                values.add(event.prev.fields.get(f, ""))
+            for v in values:
+                found = self.indexed.get((f, v))
+                if found:
+                    out.extend(found)
+        return out
+
+    def forget(self, watcher: Watcher) -> None:
+        self.watchers.discard(watcher)
+        if watcher.index is None:
+            self.unindexed.discard(watcher)
+            return
+        filed = self.indexed.get(watcher.index)
+        if filed is not None:
+            filed.discard(watcher)
+            if not filed:
+                del self.indexed[watcher.index]
 
     # -- readers -----------------------------------------------------------------------------
 
@@ -331,11 +375,14 @@ class WatchCache:
     def get(self, key: bytes) -> CachedObject | None:
         return self.objects.get(key)
 
-    def watch(self, prefix: bytes, predicate: Predicate, since: int | None) -> Watcher:
+    def watch(self, prefix: bytes, predicate: Predicate, since: int | None,
+              pinned: dict[str, str] | None = None) -> Watcher:
         """A watcher of keys under ``prefix`` matching ``predicate``.
 
         ``since`` None: synthetic ADDED for the current objects, then live events.
         ``since`` N: every event after N (410 Gone when N is older than the window), then live.
+        ``pinned``: fields the predicate requires to equal a value (``{"spec.nodeName": "pi-1"}``);
+        the watcher is filed under the first of ``index_fields`` among them.
         """
         if prefix != self.storage.prefix:
             inner = predicate
@@ -343,7 +390,8 @@ class WatchCache:
             def predicate(obj: CachedObject) -> bool:
                 return obj.key.startswith(prefix) and inner(obj)
 
-        watcher = Watcher(self, predicate, self.watcher_queue)
+        index = next(((f, pinned[f]) for f in self.index_fields if pinned and f in pinned), None)
+        watcher = Watcher(self, predicate, self.watcher_queue, index)
         if since is None:
             initial, _ = self.snapshot(prefix, predicate)
             if len(initial) >= self.watcher_queue:
@@ -361,6 +409,10 @@ class WatchCache:
                 watcher.offer(e)
         watcher.last_rv = self.rv if since is None else max(since, self.rv)
         self.watchers.add(watcher)
+        if index is None:
+            self.unindexed.add(watcher)
+        else:
+            self.indexed.setdefault(index, set()).add(watcher)
         return watcher
 
     def count(self) -> int:

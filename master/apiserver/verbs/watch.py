@@ -37,7 +37,9 @@ async def watch(call: Call) -> web.StreamResponse:
         selection.compile_label_selector(q.get("labelSelector", "")),
         selection.compile_field_selector(q.get("fieldSelector", ""), call.served),
     )
+    pinned = selection.pinned_fields(q.get("fieldSelector", ""))
     if call.name:
+        pinned = {**pinned, "metadata.name": call.name}
         name_match = selection.compile_field_selector(f"metadata.name={call.name}", call.served)
         inner = match
 
@@ -59,7 +61,7 @@ async def watch(call: Call) -> web.StreamResponse:
     resp.enable_chunked_encoding()
     cache = call.cache
     try:
-        watcher = cache.watch(call.storage.scope_prefix(call.namespace), match, since)
+        watcher = cache.watch(call.storage.scope_prefix(call.namespace), match, since, pinned)
     except errors.ApiError as exc:
         await resp.prepare(call.request)
         await resp.write(_event("ERROR", body.encode(exc.body)))

@@ -51,6 +51,8 @@ __all__ = ["Agent", "AgentSettings", "lan_device", "limit_malloc_arenas"]
 
 log = logging.getLogger("picluster.agent")
 
+ROUTE_RESYNC = 300.0  # seconds between route checks when nothing changes
+
 
 @dataclass(frozen=True, slots=True)
 class AgentSettings:
@@ -101,17 +103,18 @@ class NetworkSync:
     def __init__(self, settings: AgentSettings, nodes: Informer[Node], *, on_change: Callable[[], None]) -> None:
         from agent.network.cni import CNISettings
         from agent.network.podnet import NetworkSettings, PodNetwork
-        from agent.network.routes import HostGwRoutes, PyrouteRouteTable
+        from agent.network.routes_apply import HelperRoutes
 
         k = settings.kubelet
         self._name = k.node_name
         self._nodes = nodes
         self._on_change = on_change
-        self._table = PyrouteRouteTable()
+        # Routes are applied by a short-lived helper process (agent/network/__init__.py says why).
+        self.routes = HelperRoutes(resync=ROUTE_RESYNC)
         self.net = PodNetwork(
             NetworkSettings(node_name=k.node_name, cni=CNISettings(conf_dir=settings.cni_conf_dir, data_dir=k.data_dir),
                             service_cidr=settings.service_cidr, service_dev=lan_device(k.node_ip)),
-            HostGwRoutes(self._table),
+            self.routes,
         )
         self.pod_cidr: str | None = None
         self.condition: NetworkCondition | None = NetworkCondition(False, "NoPodCIDR", "the node has no podCIDR yet")
@@ -147,19 +150,23 @@ class NetworkSync:
 
     async def run(self) -> None:
         await self._nodes.wait_synced()
+        delay = 1.0
         while True:
             self._wake.clear()
             try:
                 await self.sync()
+                delay = 1.0
             except Exception as exc:
-                log.warning("pod network sync failed: %s", exc)
-                await asyncio.sleep(1.0)
+                log.warning("pod network sync failed: %s; retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
                 self._wake.set()
-            await self._wake.wait()
+            # Node events wake us; the timeout lets the route helper repair drift on a quiet cluster.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), ROUTE_RESYNC)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._table.close()
+        self.routes.close()
 
 
 class Agent:

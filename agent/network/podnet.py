@@ -4,7 +4,7 @@
 
     net = PodNetwork(NetworkSettings(node_name="pi-1", cni=CNISettings(conf_dir=..., data_dir=...),
                                      service_dev="eth0"),
-                     HostGwRoutes(PyrouteRouteTable()))
+                     HelperRoutes())             # or HostGwRoutes(PyrouteRouteTable()) in-process
     status = net.setup(node.spec.pod_cidr)   # forwarding, br_netfilter, CNI config
     # report NetworkUnavailable = not status.available (reason, message) on the Node
     net.sync_routes(nodes)                   # on every Node add/update/delete (level-based)
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.network import cni, sysctl
-from agent.network.routes import HostGwRoutes, Peer, RouteChanges, desired_routes, peer_from_node
+from agent.network.routes import Peer, RouteChanges, RouteReconciler, desired_routes, peer_from_node
 from master.api.core import Node
 
 __all__ = ["NetworkSettings", "NetworkStatus", "PodNetwork"]
@@ -45,7 +45,7 @@ class NetworkStatus:
 
 
 class PodNetwork:
-    def __init__(self, settings: NetworkSettings, routes: HostGwRoutes) -> None:
+    def __init__(self, settings: NetworkSettings, routes: RouteReconciler) -> None:
         self.settings = settings
         self._routes = routes
 

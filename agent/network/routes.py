@@ -24,10 +24,12 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.network.netns import NetnsWorker
-from master.api.core import Node
+
+if TYPE_CHECKING:  # the route helper process (routes_apply) imports this module: keep it light
+    from master.api.core import Node
 
 __all__ = [
     "RTPROT_PICLUSTER",
@@ -37,6 +39,7 @@ __all__ = [
     "PyrouteRouteTable",
     "Route",
     "RouteError",
+    "RouteReconciler",
     "RouteTable",
     "desired_routes",
     "peer_from_node",
@@ -226,6 +229,12 @@ class RouteChanges:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.replaced or self.removed)
+
+
+class RouteReconciler(Protocol):
+    """Makes our routes exactly ``desired`` (by destination); what it did, per-route errors included."""
+
+    def reconcile(self, desired: Mapping[str, Route]) -> RouteChanges: ...
 
 
 class HostGwRoutes:

@@ -101,3 +101,22 @@ def test_sysctls_inside_the_namespace(node):
 def test_missing_namespace_is_a_clear_error():
     with pytest.raises(NetnsError, match="cannot open /var/run/netns/no-such-ns"):
         NetnsWorker("no-such-ns")
+
+
+def test_the_route_helper_process_programs_the_kernel(node):
+    """What the agent does: ``python -m agent.network.routes_apply`` in the node's namespace."""
+    from agent.network.routes_apply import HelperRoutes
+
+    routes = HelperRoutes(netns=node.name)
+    peers = [Peer("pi-2", "10.244.2.0/24", "10.77.0.12"), Peer("far", "10.244.9.0/24", "192.0.2.9")]
+    first = routes.reconcile(desired_routes(peers, self_name="pi-1", service_cidr="10.96.0.0/12",
+                                            service_dev="eth0"))
+    assert first.added == (Route("10.244.2.0/24", "10.77.0.12"), Route("10.96.0.0/12", dev="eth0"))
+    assert [r.dst for r, _ in first.errors] == ["10.244.9.0/24"]
+    assert f"10.244.2.0/24 via 10.77.0.12 dev eth0 proto {RTPROT_PICLUSTER}" in routes_of(node)
+    node.ip("route", "del", "10.244.2.0/24")  # drift: repaired by the next run
+    second = routes.reconcile(desired_routes(peers[:1], self_name="pi-1"))
+    assert second.added == (Route("10.244.2.0/24", "10.77.0.12"),)
+    assert second.removed == (Route("10.96.0.0/12", dev="eth0"),)
+    assert not routes.reconcile(desired_routes(peers[:1], self_name="pi-1")).changed
+    assert routes.runs == 2  # the last one was known to be applied already

@@ -188,31 +188,95 @@ def _type_info(cls: Any) -> mi.Type:
     return mi.type_info(cls)
 
 
-def _unknown_fields(value: Any, t: mi.Type, path: str, out: list[str]) -> None:
-    """Append the JSON paths of ``value`` that the type ``t`` has no field for."""
+class _Shape:
+    """What of a JSON value its type lets us check for unknown fields, compiled once per type:
+    a struct's known field names (each with the shape of its value, None for one with nothing
+    to check, such as a string or a free-form map), or the shape of a list's or map's items."""
+
+    __slots__ = ("fields", "item", "kind")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # "struct", "list" or "map"
+        self.fields: dict[str, _Shape | None] = {}
+        self.item: _Shape | None = None
+
+
+_SHAPES: dict[Any, _Shape] = {}
+_SEQUENCES = (mi.ListType, mi.VarTupleType, mi.SetType, mi.FrozenSetType)
+
+
+def _shape(t: mi.Type) -> _Shape | None:
     if isinstance(t, mi.Metadata):
         t = t.type
     if isinstance(t, mi.UnionType):
+        # Only a union's struct member is checked (optional structs: ``Foo | None``).
         structs = [u for u in t.types if isinstance(u, mi.StructType)]
-        if isinstance(value, dict) and structs:
-            t = structs[0]
-        else:
+        if not structs:
+            return None
+        t = structs[0]
+    if isinstance(t, mi.StructType):
+        shape = _SHAPES.get(t.cls)
+        if shape is None:
+            # Filed before its fields are compiled: recursive types refer to it.
+            shape = _SHAPES[t.cls] = _Shape("struct")
+            shape.fields = {f.encode_name: _shape(f.type) for f in t.fields}
+        return shape
+    if isinstance(t, (*_SEQUENCES, mi.DictType)):
+        item = _shape(t.item_type if isinstance(t, _SEQUENCES) else t.value_type)
+        if item is None:
+            return None
+        shape = _Shape("list" if isinstance(t, _SEQUENCES) else "map")
+        shape.item = item
+        return shape
+    return None
+
+
+def _has_unknown(value: Any, shape: _Shape) -> bool:
+    """Whether ``value`` has a field its type does not (the common answer, no, without any paths)."""
+    if shape.kind == "struct":
+        if type(value) is not dict:
+            return False
+        fields = shape.fields
+        for k, v in value.items():
+            if k not in fields:
+                return True
+            child = fields[k]
+            if child is not None and _has_unknown(v, child):
+                return True
+        return False
+    item = shape.item
+    assert item is not None
+    if shape.kind == "list":
+        return type(value) is list and any(_has_unknown(v, item) for v in value)
+    return type(value) is dict and any(_has_unknown(v, item) for v in value.values())
+
+
+def _unknown_paths(value: Any, shape: _Shape, path: str, out: list[str]) -> None:
+    if shape.kind == "struct":
+        if type(value) is not dict:
             return
-    if isinstance(t, mi.StructType) and isinstance(value, dict):
-        fields = {f.encode_name: f for f in t.fields}
         for k, v in value.items():
-            f = fields.get(k)
             child = f"{path}.{k}" if path else str(k)
-            if f is None:
+            if k not in shape.fields:
                 out.append(child)
-            else:
-                _unknown_fields(v, f.type, child, out)
-    elif isinstance(t, mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType) and isinstance(value, list):
+            elif (sub := shape.fields[k]) is not None:
+                _unknown_paths(v, sub, child, out)
+        return
+    item = shape.item
+    assert item is not None
+    if shape.kind == "list" and type(value) is list:
         for i, v in enumerate(value):
-            _unknown_fields(v, t.item_type, f"{path}[{i}]", out)
-    elif isinstance(t, mi.DictType) and isinstance(value, dict):
+            _unknown_paths(v, item, f"{path}[{i}]", out)
+    elif shape.kind == "map" and type(value) is dict:
         for k, v in value.items():
-            _unknown_fields(v, t.value_type, f"{path}.{k}", out)
+            _unknown_paths(v, item, f"{path}.{k}", out)
+
+
+def _unknown_fields(value: Any, t: mi.Type, path: str, out: list[str]) -> None:
+    """Append the JSON paths of ``value`` that the type ``t`` has no field for."""
+    shape = _shape(t)
+    if shape is not None and _has_unknown(value, shape):
+        _unknown_paths(value, shape, path, out)
 
 
 _RULES: dict[str, Rules] = {}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import queue
@@ -295,8 +296,7 @@ class SqliteBackend:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for item in group:
-                    _apply(conn, item.batch)
+                _apply(conn, group)
                 t0 = time.perf_counter()
                 conn.execute("COMMIT")
                 fsync = time.perf_counter() - t0
@@ -338,17 +338,41 @@ class SqliteBackend:
                 item.future.set_exception(error)
 
 
-def _apply(conn: sqlite3.Connection, batch: Batch) -> None:
-    if batch.rows:
-        conn.executemany(
-            f"INSERT INTO kv ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(r.main, r.sub, r.key, r.create_revision, r.version, r.lease, r.value) for r in batch.rows],
-        )
-    if batch.deletes:
-        conn.executemany("DELETE FROM kv WHERE main = ? AND sub = ?", batch.deletes)
-    if batch.leases:
-        conn.executemany("INSERT OR REPLACE INTO lease (id, ttl) VALUES (?, ?)", batch.leases)
-    if batch.lease_deletes:
-        conn.executemany("DELETE FROM lease WHERE id = ?", [(i,) for i in batch.lease_deletes])
-    if batch.meta:
-        conn.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", list(batch.meta.items()))
+def _apply(conn: sqlite3.Connection, group: list[_Item]) -> None:
+    """Apply a group's batches in order. The rows of consecutive batches go in as multi-row
+    INSERTs: the sqlite3 module lets go of the GIL around every statement step and must then take
+    it back from the busy event loop thread, so one step per 128 rows costs less than one per row."""
+    rows: list[Row] = []
+    for item in group:
+        batch = item.batch
+        rows.extend(batch.rows)
+        if not (batch.deletes or batch.leases or batch.lease_deletes or batch.meta):
+            continue
+        _insert(conn, rows)
+        rows = []
+        if batch.deletes:
+            conn.executemany("DELETE FROM kv WHERE main = ? AND sub = ?", batch.deletes)
+        if batch.leases:
+            conn.executemany("INSERT OR REPLACE INTO lease (id, ttl) VALUES (?, ?)", batch.leases)
+        if batch.lease_deletes:
+            conn.executemany("DELETE FROM lease WHERE id = ?", [(i,) for i in batch.lease_deletes])
+        if batch.meta:
+            conn.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", list(batch.meta.items()))
+    _insert(conn, rows)
+
+
+_INSERT_ROWS = 128  # rows per INSERT statement: 7 x 128 parameters, below SQLite's old 999 limit
+
+
+@functools.cache
+def _insert_sql(n: int) -> str:
+    return f"INSERT INTO kv ({_COLUMNS}) VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * n)
+
+
+def _insert(conn: sqlite3.Connection, rows: list[Row]) -> None:
+    for i in range(0, len(rows), _INSERT_ROWS):
+        chunk = rows[i : i + _INSERT_ROWS]
+        params = [
+            v for r in chunk for v in (r.main, r.sub, r.key, r.create_revision, r.version, r.lease, r.value)
+        ]
+        conn.execute(_insert_sql(len(chunk)), params)

@@ -85,6 +85,25 @@ async def test_deletes_leases_meta(backend: Backend) -> None:
     assert total >= in_use > 0
 
 
+async def test_queued_batches_apply_in_order(backend: Backend) -> None:
+    # Submitted without waiting, so a group commit may take them all: the lease granted, then
+    # revoked, and the meta written twice must end as if applied one by one.
+    big = [put(10, i, b"big%03d" % i) for i in range(300)]  # more rows than one INSERT carries
+    futures = [
+        backend.submit(Batch(rows=[put(2, 0, b"a")], leases=[(7, 30)])),
+        backend.submit(Batch(rows=[put(3, 0, b"b")], meta={"x": 1})),
+        backend.submit(Batch(rows=big)),
+        backend.submit(Batch(lease_deletes=[7], meta={"x": 2})),
+        backend.submit(Batch(rows=[put(11, 0, b"c")], leases=[(7, 60)])),
+        backend.submit(Batch(deletes=[Revision(2, 0)])),
+    ]
+    await asyncio.gather(*futures)
+    assert [r.rev for r in backend.load()] == [Revision(3, 0), *(r.rev for r in big), Revision(11, 0)]
+    assert backend.get(Revision(10, 299)) == big[299]
+    assert backend.leases() == [(7, 60)]
+    assert backend.meta() == {"x": 2}
+
+
 async def test_futures_resolve_in_order(backend: Backend) -> None:
     done: list[int] = []
     futures = []

@@ -1,87 +1,199 @@
-"""A minimal OpenAPI v3 description, enough for kubectl.
+"""/openapi/v2 and /openapi/v3: the API described from our own types.
 
-kubectl (1.27+) validates with server-side field validation when the server's OpenAPI v3
-document shows a ``fieldValidation`` query parameter on the resource's PATCH operation (the
-operation carries ``x-kubernetes-group-version-kind``). So the document lists, per group-version,
-the item path of each resource with a PATCH operation that has that parameter, and a schema per
-kind with its group-version-kind. kubectl's client-side apply finds no field schemas here and
-falls back to its built-in types for strategic merge patches, as it does against any server.
+- ``GET /openapi/v2``: one Swagger 2.0 document, every path and every definition. JSON, or
+  gnostic's protobuf (``openapi_proto``) for clients that ask for
+  ``application/com.github.proto-openapi.spec.v2@v1.0+protobuf`` (client-go asks for nothing else).
+- ``GET /openapi/v3``: the index, ``{"paths": {"api/v1": {"serverRelativeURL":
+  "/openapi/v3/api/v1?hash=..."}, "apis/apps/v1": ...}}``.
+- ``GET /openapi/v3/api/v1``, ``/openapi/v3/apis/GROUP/VERSION``: one OpenAPI 3.0 document per
+  group-version, its paths and the schemas they reach (``components.schemas``).
 
-/openapi/v2 is not served (404): kubectl treats that as "no v2 schema" and carries on.
+kubectl uses them for ``kubectl explain`` (v3, or v2 with ``--output plaintext-openapiv2``), to
+see that the server validates fields itself (the ``fieldValidation`` parameter of each kind's
+PATCH; then ``kubectl apply|create`` send ``fieldValidation=Strict`` rather than checking
+locally) and to build client-side apply patches (the patch strategies and merge keys).
+
+The documents depend only on the registry, so each is built on first request and kept as encoded
+bytes only (about 0.5 MB in all), with a content hash as its ETag: ``If-None-Match`` answers 304.
+As in Kubernetes, a v3 URL whose ``hash`` is current is cacheable for good (``Cache-Control:
+public, immutable``) and one with an old hash redirects (301) to the current one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from aiohttp import web
 
+from master.api.meta import DeleteOptions, Status, WatchEvent
+from master.apiserver import openapi_paths, openapi_proto, openapi_schema
+from master.apiserver.openapi_schema import Catalog, Schemas
 from master.apiserver.registry import Served, ServedRegistry
 
-__all__ = ["document"]
+__all__ = ["PROTOBUF_V2", "respond", "v2_document", "v3_document", "v3_index"]
 
+PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+# What the protobuf answer says it is: Go's mime parser refuses the "@" of the name clients ask for.
+PROTOBUF_V2_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+INFO = {"title": "picluster", "version": "v1.32"}
 _encoder = msgspec.json.Encoder()
-
-_PARAMS = [
-    {"name": name, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
-    for name in ("dryRun", "fieldManager", "fieldValidation", "force")
-]
+_NOT_CACHED = {"Cache-Control": "no-cache, private"}
+_IMMUTABLE = {"Cache-Control": "public, immutable", "Expires": "Thu, 31 Dec 2099 23:59:59 GMT"}
 
 
-def _gvk(r: Served) -> dict[str, str]:
-    return {"group": r.group, "version": r.version, "kind": r.kind}
+# -- the documents ------------------------------------------------------------------------------
 
 
-def _gv_doc(resources: list[Served]) -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {}
+def _add_common(schemas: Schemas) -> None:
+    for cls in (Status, DeleteOptions, WatchEvent):
+        schemas.add(cls)
+
+
+def v2_document(registry: ServedRegistry, catalog: Catalog | None = None) -> dict[str, Any]:
+    schemas = Schemas(openapi_schema.V2, catalog)
+    _add_common(schemas)
+    paths: dict[str, dict[str, Any]] = {}
+    for r in registry.resources:
+        for op in openapi_paths.operations(r, schemas):
+            item = paths.setdefault(op.path, {})
+            item[op.method] = openapi_paths.render_v2(op, schemas)
+    for path, item in paths.items():
+        params = openapi_paths.path_parameters_v2(path)
+        if params:
+            item["parameters"] = params
+    return {"swagger": "2.0", "info": INFO, "paths": paths,
+            "definitions": dict(sorted(schemas.definitions.items())),
+            "securityDefinitions": {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header",
+                                                    "description": "Bearer token authentication"}},
+            "security": [{"BearerToken": []}]}
+
+
+def v3_document(resources: list[Served], catalog: Catalog | None = None) -> dict[str, Any]:
+    """The document of one group-version (``resources`` are its resources)."""
+    schemas = Schemas(openapi_schema.V3, catalog)
+    _add_common(schemas)
+    paths: dict[str, dict[str, Any]] = {}
     for r in resources:
-        if not r.stored:
-            continue
-        base = f"/api/{r.version}" if not r.group else f"/apis/{r.group}/{r.version}"
-        scope = "/namespaces/{namespace}" if r.namespaced else ""
-        item = f"{base}{scope}/{r.plural}/{{name}}"
-        ref = {"$ref": f"#/components/schemas/{_schema_name(r)}"}
-        op = {"x-kubernetes-group-version-kind": _gvk(r), "x-kubernetes-action": "patch",
-              "parameters": _PARAMS, "responses": {"200": {"description": "OK", "content": {
-                  "application/json": {"schema": ref}}}}}
-        paths[item] = {"patch": op}
-        schemas[_schema_name(r)] = {
-            "type": "object",
-            "description": f"{r.kind} ({r.api_version}).",
-            "x-kubernetes-group-version-kind": [_gvk(r)],
-            "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                           "metadata": {"type": "object"}},
-        }
-    return {"openapi": "3.0.0", "info": {"title": "picluster", "version": "v1.32"},
-            "paths": paths, "components": {"schemas": schemas}}
+        for op in openapi_paths.operations(r, schemas):
+            item = paths.setdefault(op.path, {})
+            item[op.method] = openapi_paths.render_v3(op, schemas)
+    for path, item in paths.items():
+        params = openapi_paths.path_parameters_v3(path)
+        if params:
+            item["parameters"] = params
+    return {"openapi": "3.0.0", "info": INFO, "paths": paths,
+            "components": {"schemas": dict(sorted(schemas.definitions.items())),
+                           "securitySchemes": {"BearerToken": {"type": "apiKey", "name": "authorization",
+                                                               "in": "header",
+                                                               "description": "Bearer token authentication"}}},
+            "security": [{"BearerToken": []}]}
 
 
-def _schema_name(r: Served) -> str:
-    group = r.group or "core"
-    return f"io.k8s.api.{group.split('.')[0]}.{r.version}.{r.kind}"
+def _gv_path(group: str, version: str) -> str:
+    return f"api/{version}" if not group else f"apis/{group}/{version}"
 
 
-def document(registry: ServedRegistry, path: str) -> bytes | None:
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] != ["openapi", "v3"]:
-        return None
-    if len(parts) == 2:
-        index: dict[str, Any] = {}
+def v3_index(hashes: dict[str, str]) -> dict[str, Any]:
+    return {"paths": {rel: {"serverRelativeURL": f"/openapi/v3/{rel}?hash={h}"} for rel, h in hashes.items()}}
+
+
+# -- the cache ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    data: bytes
+    hash: str
+
+    @classmethod
+    def of(cls, data: bytes) -> Encoded:
+        return cls(data, hashlib.sha256(data).hexdigest()[:32].upper())
+
+
+@dataclass(slots=True)
+class _Documents:
+    v2_json: Encoded | None = None
+    v2_proto: Encoded | None = None
+    v3: dict[str, Encoded] = field(default_factory=dict)
+    v3_index: Encoded | None = None
+
+    def build_v2(self, registry: ServedRegistry) -> None:
+        doc = v2_document(registry, Catalog(openapi_schema.kind_types()))
+        self.v2_json = Encoded.of(_encoder.encode(doc))
+        self.v2_proto = Encoded.of(openapi_proto.encode_document(doc))
+
+    def build_v3(self, registry: ServedRegistry) -> None:
+        catalog = Catalog(openapi_schema.kind_types())
         for group, version in registry.group_versions():
-            rel = f"api/{version}" if not group else f"apis/{group}/{version}"
-            digest = hashlib.sha256(_encoder.encode(_gv_doc(registry.in_group_version(group, version)))).hexdigest()
-            index[rel] = {"serverRelativeURL": f"/openapi/v3/{rel}?hash={digest[:32].upper()}"}
-        return _encoder.encode({"paths": index})
-    rest = parts[2:]
-    if rest[0] == "api" and len(rest) == 2:
-        group, version = "", rest[1]
-    elif rest[0] == "apis" and len(rest) == 3:
-        group, version = rest[1], rest[2]
-    else:
+            self.v3[_gv_path(group, version)] = Encoded.of(
+                _encoder.encode(v3_document(registry.in_group_version(group, version), catalog)))
+        self.v3_index = Encoded.of(_encoder.encode(v3_index({rel: e.hash for rel, e in self.v3.items()})))
+
+
+# One set of documents per registry, gone with it.
+_cache: weakref.WeakKeyDictionary[ServedRegistry, _Documents] = weakref.WeakKeyDictionary()
+
+
+def _documents(registry: ServedRegistry) -> _Documents:
+    docs = _cache.get(registry)
+    if docs is None:
+        docs = _cache[registry] = _Documents()
+    return docs
+
+
+# -- serving ------------------------------------------------------------------------------------
+
+
+def _wants_protobuf(accept: str) -> bool:
+    """Whether the first of the Accept header's types that we can serve is the v2 protobuf."""
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media in (PROTOBUF_V2.lower(), PROTOBUF_V2_TYPE):
+            return True
+        if media in ("application/json", "*/*", "application/*", ""):
+            return False
+    return False
+
+
+def _answer(request: web.Request, doc: Encoded, content_type: str, headers: dict[str, str]) -> web.Response:
+    etag = f'"{doc.hash}"'
+    base = {"ETag": etag, "Vary": "Accept", **headers}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=base)
+    return web.Response(body=doc.data, headers={"Content-Type": content_type, **base})
+
+
+def respond(registry: ServedRegistry, request: web.Request) -> web.Response | None:
+    """The answer to a GET under /openapi, or None when the path is not one of ours (404)."""
+    parts = [p for p in request.path.split("/") if p]
+    if parts[:1] != ["openapi"] or len(parts) < 2:
         return None
-    resources = registry.in_group_version(group, version)
-    if not resources:
+    docs = _documents(registry)
+    if parts[1] == "v2" and len(parts) == 2:
+        if docs.v2_json is None or docs.v2_proto is None:
+            docs.build_v2(registry)
+        assert docs.v2_json is not None and docs.v2_proto is not None
+        if _wants_protobuf(request.headers.get("Accept", "")):
+            return _answer(request, docs.v2_proto, PROTOBUF_V2_TYPE, _NOT_CACHED)
+        return _answer(request, docs.v2_json, "application/json", _NOT_CACHED)
+    if parts[1] != "v3":
         return None
-    return _encoder.encode(_gv_doc(resources))
+    if docs.v3_index is None:
+        docs.build_v3(registry)
+    assert docs.v3_index is not None
+    if len(parts) == 2:
+        return _answer(request, docs.v3_index, "application/json", _NOT_CACHED)
+    doc = docs.v3.get("/".join(parts[2:]))
+    if doc is None:
+        return None
+    wanted = request.query.get("hash")
+    if wanted is None:
+        return _answer(request, doc, "application/json", _NOT_CACHED)
+    if wanted != doc.hash:
+        location = f"{request.path}?hash={doc.hash}"
+        return web.Response(status=301, headers={"Location": location, **_NOT_CACHED})
+    return _answer(request, doc, "application/json", _IMMUTABLE)

@@ -20,6 +20,9 @@ class SqliteSettings:
     # A group commit takes every queued write batch, up to these bounds, into one transaction.
     max_group_rows: int = 10_000
     max_group_bytes: int = 32 * 1024 * 1024
+    # After a commit shared by several batches, the next one waits this long for more to join it
+    # (fewer fsyncs per write under concurrency; a lone writer never waits).
+    commit_delay: float = 0.002
     # SQLite's automatic checkpoint threshold, and the size the WAL file is truncated back to
     # after a checkpoint; after each compaction the store also runs wal_checkpoint(TRUNCATE).
     wal_autocheckpoint_pages: int = 1000

@@ -14,7 +14,7 @@ from master.store.backends import BACKENDS, new_backend
 from master.store.backends.sqlite import SqliteBackend
 from master.store.errors import StoreError
 from master.store.revision import Revision
-from master.store.settings import StoreSettings
+from master.store.settings import SqliteSettings, StoreSettings
 
 
 def put(main: int, sub: int, key: bytes, value: bytes = b"v", version: int = 1) -> Row:
@@ -187,3 +187,28 @@ def test_unknown_backend() -> None:
 def test_sqlite_needs_a_data_dir() -> None:
     with pytest.raises(ValueError, match="needs a data dir"):
         new_backend(StoreSettings(backend="sqlite"))
+
+
+async def test_sqlite_commit_delay_gathers_concurrent_writers(tmp_path: Path) -> None:
+    settings = StoreSettings(data_dir=tmp_path, sqlite=SqliteSettings(commit_delay=0.5))
+    b = SqliteBackend(settings)
+    commits: list[int] = []
+    b.observe_commits(lambda _seconds, n: commits.append(n))
+    await b.open()
+    try:
+        # Queued in one go, so they share a commit (almost always the first time): the writer now
+        # expects company.
+        main = 2
+        while not commits or commits[-1] < 2:
+            await asyncio.gather(*[b.submit(Batch(rows=[put(main + i, 0, b"k%d" % i)])) for i in range(5)])
+            main += 5
+        commits.clear()
+        spaced = []
+        for i in range(5):
+            spaced.append(b.submit(Batch(rows=[put(main + i, 0, b"s%d" % i)])))
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*spaced)
+        assert sum(commits) == 5
+        assert len(commits) < 5  # batches 10 ms apart waited for each other
+    finally:
+        await b.close()

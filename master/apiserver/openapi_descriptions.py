@@ -71,6 +71,7 @@ FIELDS: dict[tuple[str, str], str] = {
     ("Container", "env"): "Environment variables to set in the container.",
     ("Container", "resources"): "CPU and memory the container requests (for scheduling) and may use at most.",
     ("PodSpec", "containers"): "The containers of the pod. At least one.",
+    ("DaemonEndpoint", "Port"): "The port the node's agent listens on (capitalized, as in Kubernetes).",
     ("PodSpec", "nodeName"): "The node the pod runs on; set by the scheduler through pods/binding.",
 }
 

@@ -25,6 +25,7 @@ a patch strategy is wrapped: ``{"allOf": [{"$ref": ...}], "description": ...}``,
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -113,7 +114,12 @@ def gvk_of(cls: type) -> dict[str, str] | None:
 
 
 def kind_types() -> list[type]:
-    """Every top-level kind's Struct that is loaded (subclasses of TypeMeta with a KIND)."""
+    """Every top-level kind's Struct (the subclasses of TypeMeta with a KIND) of our type modules.
+
+    The modules are imported first: some (authorization's reviews) are otherwise loaded only
+    when first used, and the documents must not depend on what was used before."""
+    for module in PACKAGES:
+        importlib.import_module(module)
     out: list[type] = []
     stack: list[type] = [TypeMeta]
     while stack:
@@ -186,7 +192,8 @@ class Schemas:
     def add_alias(self, cls: type, *, name: str, gvk: dict[str, str]) -> str:
         """A kind served with another kind's shape (LocalSubjectAccessReview is a SubjectAccessReview)."""
         base = self.definitions[self.add(cls)]
-        self.definitions[name] = {**base, "description": text.kind_description(gvk["kind"]),
+        self.definitions[name] = {"description": text.kind_description(gvk["kind"]),
+                                  **{k: v for k, v in base.items() if k != "description"},
                                   "x-kubernetes-group-version-kind": [gvk]}
         return name
 

@@ -9,14 +9,14 @@ match wins:
    Warning`` describes ``type`` as "Normal or Warning");
 3. ``KINDS`` below for top-level kinds, else a Struct's own docstring.
 
-Comments are read from the source files with ``ast`` when a document is built
-(once, lazily) and not kept afterwards.
+Comments are read from the source files (a line scan) when a document is built (once, lazily)
+and not kept afterwards.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
+import re
 from typing import Any
 
 __all__ = ["FIELDS", "KINDS", "CommentIndex", "kind_description"]
@@ -149,31 +149,32 @@ class CommentIndex:
 
 
 _TOOL_COMMENTS = ("noqa", "type:", "pragma", "fmt:")
+_CLASS = re.compile(r"class (\w+)\b")
+# A field of a class body with an inline comment: "    phase: str = ""  # Pending, Running, ..."
+_FIELD = re.compile(r"    (\w+): [^#]*?\s{2}# (.+)$")
 
 
 def _read_comments(cls: type) -> dict[tuple[str, str], str]:
+    # A line scan, not a parse: the type modules keep to one field per line, and this is cheap in
+    # time and memory on a Pi.
     try:
         path = inspect.getsourcefile(cls)
         if path is None:
             return {}
         with open(path, encoding="utf-8") as f:
-            source = f.read()
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError, ValueError):
+            lines = f.read().splitlines()
+    except (OSError, TypeError, ValueError):
         return {}
-    lines = source.splitlines()
     out: dict[tuple[str, str], str] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.ClassDef):
+    current = ""
+    for line in lines:
+        found = _CLASS.match(line)
+        if found:
+            current = found.group(1)
             continue
-        for stmt in node.body:
-            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
-                continue
-            # What follows the statement on its last line: a comment, if anything.
-            end = stmt.end_lineno or stmt.lineno
-            line = lines[end - 1].encode() if end <= len(lines) else b""
-            rest = line[stmt.end_col_offset or 0:].decode(errors="replace").strip()  # the offset counts bytes
-            text = rest.lstrip("#").strip() if rest.startswith("#") else ""
+        field = _FIELD.match(line)
+        if current and field:
+            text = field.group(2).strip()
             if text and not text.startswith(_TOOL_COMMENTS):
-                out[(node.name, stmt.target.id)] = text[0].upper() + text[1:]
+                out[(current, field.group(1))] = text[0].upper() + text[1:]
     return out

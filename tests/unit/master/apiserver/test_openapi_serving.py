@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 
@@ -116,6 +117,19 @@ async def test_etag_answers_304(apiserver: Api) -> None:
     assert code == 200 and body
 
 
+async def test_gzip_when_the_client_takes_it(apiserver: Api) -> None:
+    async with apiserver.session.get(apiserver.base + "/openapi/v3/api/v1", headers={"Accept-Encoding": "gzip"},
+                                     auto_decompress=False) as resp:
+        assert resp.status == 200 and resp.headers["Content-Encoding"] == "gzip"
+        zipped = await resp.read()
+        weak = resp.headers["ETag"]
+    async with apiserver.session.get(apiserver.base + "/openapi/v3/api/v1",
+                                     headers={"Accept-Encoding": "identity"}) as resp:
+        assert resp.status == 200 and "Content-Encoding" not in resp.headers
+        assert await resp.read() == gzip.decompress(zipped)
+        assert weak == "W/" + resp.headers["ETag"]
+
+
 async def test_v3_index_and_hash_urls(apiserver: Api) -> None:
     code, headers, body = await _get(apiserver, "/openapi/v3")
     assert code == 200
@@ -128,7 +142,7 @@ async def test_v3_index_and_hash_urls(apiserver: Api) -> None:
     assert code == 200 and "immutable" in headers["Cache-Control"]
     doc = json.loads(body)
     assert doc["openapi"].startswith("3.0") and "io.k8s.api.apps.v1.Deployment" in doc["components"]["schemas"]
-    assert headers["ETag"] == f'"{url.rpartition("=")[2]}"'
+    assert headers["ETag"] == f'W/"{url.rpartition("=")[2]}"'  # gzipped, as aiohttp asks
 
     code, headers, _ = await _get(apiserver, "/openapi/v3/apis/apps/v1?hash=OLD")
     assert code == 301 and headers["Location"] == url

@@ -289,6 +289,11 @@ class ApiServer:
 
     # -- helpers for verbs ---------------------------------------------------------------------
 
+    def audits_response(self, request: web.Request) -> bool:
+        """Whether the audit log records this request's response body (which then must be whole)."""
+        record = request[STATE].record
+        return record is not None and record.level >= audit.Level.REQUEST_RESPONSE
+
     def storage_for(self, served: Served) -> ResourceStorage:
         return self.storages[served.plural]
 

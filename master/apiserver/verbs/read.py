@@ -31,6 +31,9 @@ from master.apiserver.watchcache import CachedObject
 __all__ = ["get", "list_"]
 
 _decoder = msgspec.json.Decoder(dict)
+# Cached lists of at least this many bytes are streamed, this many bytes at a time.
+STREAM_LIST_BYTES = 256 * 1024
+STREAM_CHUNK_BYTES = 64 * 1024
 
 
 def _include(call: Call) -> str:
@@ -77,8 +80,8 @@ def _list_envelope(call: Call, rv: int, continue_: str = "", remaining: int = 0)
     return {"kind": call.served.list_kind, "apiVersion": call.served.api_version, "metadata": meta}
 
 
-def _cache_page(call: Call, items: list[CachedObject], rv: int, limit: int, snapshot_key: tuple[Any, ...],
-                want_table: bool, *, remember: list[CachedObject] | None = None) -> web.Response:
+async def _cache_page(call: Call, items: list[CachedObject], rv: int, limit: int, snapshot_key: tuple[Any, ...],
+                      want_table: bool, *, remember: list[CachedObject] | None = None) -> web.StreamResponse:
     """A list response from cached objects; with ``limit``, the first page and a continue token
     (the whole snapshot is kept briefly so the next pages read the same state)."""
     token, remaining = "", 0
@@ -92,9 +95,35 @@ def _cache_page(call: Call, items: list[CachedObject], rv: int, limit: int, snap
         objs = [_decoder.decode(o.raw) for o in items]
         return body.json_response(tables.table(call.served.plural, objs, include=_include(call),
                                                resource_version=str(rv), continue_=token, remaining=remaining))
-    head = body.encode(_list_envelope(call, rv, token, remaining))
-    raw = head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
-    return body.json_response(None, raw=raw)
+    head = body.encode(_list_envelope(call, rv, token, remaining))[:-1] + b',"items":['
+    raws = [o.raw for o in items]
+    size = len(head) + sum(map(len, raws)) + max(0, len(raws) - 1) + 2
+    if size < STREAM_LIST_BYTES or call.server.audits_response(call.request):
+        return body.json_response(None, raw=head + b",".join(raws) + b"]}")
+    return await _stream_list(call, head, raws, size)
+
+
+async def _stream_list(call: Call, head: bytes, raws: list[bytes], size: int) -> web.StreamResponse:
+    """Write a large list in pieces: a copy of the whole body (and of its ciphertext, queued for
+    a slow reader) would be a few MB per concurrent list on a master with ~100 MB to live in."""
+    resp = web.StreamResponse()
+    resp.content_type = body.JSON
+    resp.content_length = size
+    await resp.prepare(call.request)
+    chunk, filled = [head], len(head)
+    for i, raw in enumerate(raws):
+        if i:
+            chunk.append(b",")
+        chunk.append(raw)
+        filled += len(raw) + 1
+        if filled >= STREAM_CHUNK_BYTES:
+            # aiohttp waits here while the client's socket is full, so at most a chunk is queued.
+            await resp.write(b"".join(chunk))
+            chunk, filled = [], 0
+    chunk.append(b"]}")
+    await resp.write(b"".join(chunk))
+    await resp.write_eof()
+    return resp
 
 
 async def _current_revision(call: Call) -> int:
@@ -134,22 +163,22 @@ async def list_(call: Call) -> web.StreamResponse:
             raise errors.ApiError(errors.status(504, "Timeout", f"Too large resource version: {rv_param}, "
                                                 f"current: {cache.rv}"))
         items, rv = cache.snapshot(prefix, match)
-        return _cache_page(call, items, rv, 0, snapshot_key, want_table)
+        return await _cache_page(call, items, rv, 0, snapshot_key, want_table)
     if not token and rv_param == "0":
         items, rv = cache.snapshot(prefix, match)
-        return _cache_page(call, items, rv, 0, snapshot_key, want_table)
+        return await _cache_page(call, items, rv, 0, snapshot_key, want_table)
     if not token:
         # A consistent read: from the cache once it has caught up with the store's revision.
         if await cache.wait_for(await _current_revision(call), 2.0):
             items, rv = cache.snapshot(prefix, match)
-            return _cache_page(call, items, rv, limit, (rv, *snapshot_key), want_table, remember=items)
+            return await _cache_page(call, items, rv, limit, (rv, *snapshot_key), want_table, remember=items)
         page = await call.storage.list(call.namespace, limit=limit, keep=_dict_keep(labels, fields, call))
     else:
         revision, start = decode_continue(token)
         kept = cache.recall((revision, *snapshot_key))
         if kept is not None:
             rest = kept[bisect.bisect_left([o.key for o in kept], start):]
-            return _cache_page(call, rest, revision, limit, (revision, *snapshot_key), want_table)
+            return await _cache_page(call, rest, revision, limit, (revision, *snapshot_key), want_table)
         try:
             page = await call.storage.list(call.namespace, revision=revision, start=start, limit=limit,
                                            keep=_dict_keep(labels, fields, call))

@@ -24,6 +24,7 @@ then it builds its apply patches from the documents' schemas).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,10 +103,6 @@ class Operation:
     consumes: tuple[str, ...] = ()
     produces: tuple[str, ...] = (JSON,)
     created: bool = False  # answers 201 Created too
-
-    @property
-    def path_params(self) -> list[str]:
-        return re.findall(r"{(\w+)}", self.path)
 
 
 def _camel_group(group: str) -> str:
@@ -212,7 +209,7 @@ def operations(r: Served, schemas: Schemas) -> list[Operation]:
     return ops
 
 
-def _subresources(r: Served, schemas: Schemas, op: Any, item: str, id_infix: str) -> None:
+def _subresources(r: Served, schemas: Schemas, op: Callable[..., None], item: str, id_infix: str) -> None:
     resource = api_registry.DEFAULT.get(r.group, r.version, r.plural)
     subs = {s.name: s for s in resource.subresources} if resource is not None else {}
     for name, (sub_kind, verbs) in r.subresources.items():

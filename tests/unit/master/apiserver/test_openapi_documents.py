@@ -204,7 +204,6 @@ def test_v3_documents_are_valid_openapi_3_0(v3: dict[str, dict[str, Any]]) -> No
         assert not errors, (rel, errors[:3])
 
 
-@pytest.mark.slow
 def test_v2_document_is_valid_swagger_2_0(v2: dict[str, Any]) -> None:
     from openapi_spec_validator import OpenAPIV2SpecValidator
 

@@ -14,7 +14,7 @@ PATCH; then ``kubectl apply|create`` send ``fieldValidation=Strict`` rather than
 locally) and to build client-side apply patches (the patch strategies and merge keys).
 
 The documents depend only on the registry, so each is built on first request and kept as gzipped
-bytes only (about 150 kB in all; clients that take gzip get them as they are), with a content hash
+bytes only (about 90 kB in all; clients that take gzip get them as they are), with a content hash
 as its ETag: ``If-None-Match`` answers 304.
 As in Kubernetes, a v3 URL whose ``hash`` is current is cacheable for good (``Cache-Control:
 public, immutable``) and one with an old hash redirects (301) to the current one.
@@ -36,7 +36,7 @@ from master.apiserver import openapi_paths, openapi_proto, openapi_schema
 from master.apiserver.openapi_schema import Catalog, Schemas
 from master.apiserver.registry import Served, ServedRegistry
 
-__all__ = ["PROTOBUF_V2", "respond", "v2_document", "v3_document", "v3_index"]
+__all__ = ["PROTOBUF_V2", "PROTOBUF_V2_TYPE", "respond", "v2_document", "v3_document", "v3_index"]
 
 PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 # What the protobuf answer says it is: Go's mime parser refuses the "@" of the name clients ask for.
@@ -45,6 +45,8 @@ INFO = {"title": "picluster", "version": "v1.32"}
 _encoder = msgspec.json.Encoder()
 _NOT_CACHED = {"Cache-Control": "no-cache, private"}
 _IMMUTABLE = {"Cache-Control": "public, immutable", "Expires": "Thu, 31 Dec 2099 23:59:59 GMT"}
+_BEARER = {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header",
+                           "description": "Bearer token authentication"}}
 
 
 # -- the documents ------------------------------------------------------------------------------
@@ -69,9 +71,7 @@ def v2_document(registry: ServedRegistry, catalog: Catalog | None = None) -> dic
             item["parameters"] = params
     return {"swagger": "2.0", "info": INFO, "paths": paths,
             "definitions": dict(sorted(schemas.definitions.items())),
-            "securityDefinitions": {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header",
-                                                    "description": "Bearer token authentication"}},
-            "security": [{"BearerToken": []}]}
+            "securityDefinitions": _BEARER, "security": [{"BearerToken": []}]}
 
 
 def v3_document(resources: list[Served], catalog: Catalog | None = None) -> dict[str, Any]:
@@ -88,10 +88,7 @@ def v3_document(resources: list[Served], catalog: Catalog | None = None) -> dict
         if params:
             item["parameters"] = params
     return {"openapi": "3.0.0", "info": INFO, "paths": paths,
-            "components": {"schemas": dict(sorted(schemas.definitions.items())),
-                           "securitySchemes": {"BearerToken": {"type": "apiKey", "name": "authorization",
-                                                               "in": "header",
-                                                               "description": "Bearer token authentication"}}},
+            "components": {"schemas": dict(sorted(schemas.definitions.items())), "securitySchemes": _BEARER},
             "security": [{"BearerToken": []}]}
 
 

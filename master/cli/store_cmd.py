@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -52,12 +51,16 @@ def register(app: typer.Typer) -> None:
         ),
         max_txn_ops: int = typer.Option(128, "--max-txn-ops", help="Most operations in one txn."),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+        event_loop: str = typer.Option(
+            "auto", "--event-loop", help="auto (uvloop when installed), uvloop or asyncio."
+        ),
     ) -> None:
         """Run the store standalone: etcd v3 gRPC for etcdctl and --etcd-servers clients."""
         from master.cli.main import CLIError
         from master.store.backends import BACKENDS
         from master.store.server import ServerError, ServerSettings, parse_retention, parse_urls, run
         from master.store.settings import StoreSettings
+        from master.util import eventloop
 
         level = getattr(logging, log_level.upper(), None)
         if not isinstance(level, int):
@@ -66,6 +69,10 @@ def register(app: typer.Typer) -> None:
             raise CLIError(f"invalid --backend {backend!r}: want {' or '.join(sorted(BACKENDS))}")
         if max_request_bytes <= 0 or max_txn_ops <= 0:
             raise CLIError("--max-request-bytes and --max-txn-ops must be positive")
+        try:
+            eventloop.check(event_loop)
+        except ValueError as exc:
+            raise CLIError(f"invalid --event-loop: {exc}") from None
         try:
             retain_revisions, retain_seconds = parse_retention(
                 auto_compaction_retention, auto_compaction_mode
@@ -97,7 +104,7 @@ def register(app: typer.Typer) -> None:
             metrics_urls=metrics_urls,
         )
         try:
-            asyncio.run(run(settings))
+            eventloop.run(run(settings), loop=event_loop)
         except ServerError as exc:
             raise CLIError(f"store: {exc}") from None
         except KeyboardInterrupt:

@@ -54,6 +54,7 @@ def _assert_one_line_error(proc: subprocess.CompletedProcess[str], *fragments: s
         pytest.param(("--auto-compaction-mode", "sometimes"), ("--auto-compaction-mode",), id="bad-mode"),
         pytest.param(("--log-level", "loud"), ("--log-level",), id="bad-log-level"),
         pytest.param(("--max-txn-ops", "0"), ("--max-txn-ops",), id="bad-max-txn-ops"),
+        pytest.param(("--event-loop", "tokio"), ("--event-loop", "tokio"), id="bad-event-loop"),
     ],
 )
 def test_bad_flags(tmp_path: Path, flags: tuple[str, ...], fragments: tuple[str, ...]) -> None:
@@ -103,10 +104,15 @@ def test_data_dir_held_by_another_store(store_process: StoreProcess) -> None:
 
 
 @pytest.mark.parametrize(
-    "sig", [pytest.param(signal.SIGTERM, id="sigterm"), pytest.param(signal.SIGINT, id="ctrl-c")]
+    ("sig", "loop"),
+    [
+        pytest.param(signal.SIGTERM, "auto", id="sigterm"),
+        pytest.param(signal.SIGINT, "auto", id="ctrl-c"),
+        pytest.param(signal.SIGTERM, "asyncio", id="sigterm-asyncio-loop"),
+    ],
 )
-def test_start_up_lines_and_clean_shutdown(tmp_path: Path, sig: signal.Signals) -> None:
-    proc = start_store(tmp_path)
+def test_start_up_lines_and_clean_shutdown(tmp_path: Path, sig: signal.Signals, loop: str) -> None:
+    proc = start_store(tmp_path, extra=("--event-loop", loop))
     try:
         with grpc.insecure_channel(proc.endpoint) as ch:
             rpc_pb2_grpc.KVStub(ch).Put(rpc_pb2.PutRequest(key=b"k", value=b"v"), timeout=10)

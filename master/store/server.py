@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLIENT_PORT = 2379
 DEFAULT_METRICS_PORT = 2381
+# Allocations between young-generation collections (Python's default is 700).
+GC_YOUNG_THRESHOLD = 10_000
 
 
 class ServerError(Exception):
@@ -226,6 +229,11 @@ async def run(settings: ServerSettings, *, ready: asyncio.Event | None = None) -
         loop.add_signal_handler(sig, stop.set)
     try:
         await server.start()
+        # What exists now (modules, the loaded index) lives as long as the process: the cyclic
+        # GC need not walk it on every full collection, and young objects are collected in
+        # larger, rarer passes. Together a few percent of the CPU per request.
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD)
         if ready is not None:
             ready.set()
         await stop.wait()

@@ -5,7 +5,9 @@ A request's path through the package::
     server.py        HTTPS (aiohttp + ssl), the pipeline: errors/metrics/audit -> authn.py ->
                      authn_impersonation.py -> authz.py -> route
     requestinfo.py   path -> verb, group, version, resource, subresource, namespace, name
-    discovery.py     /api, /apis (legacy and aggregated), /version;  openapi.py  /openapi/v3
+    discovery.py     /api, /apis (legacy and aggregated), /version
+    openapi.py       /openapi/v2 (JSON and kubectl's protobuf, openapi_proto.py) and /openapi/v3,
+                     from our types (openapi_schema.py, openapi_paths.py, openapi_descriptions.py)
     verbs/           one module per verb: read (get, list), watch, write (create, update, patch),
                      delete (delete, deletecollection), subresources (binding, eviction, scale,
                      finalize), logs (pods/log, proxied to the agent)

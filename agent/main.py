@@ -74,9 +74,10 @@ async def _join(join: Any, agent: Agent) -> asyncio.Task[None]:
 async def run_agent(settings: AgentSettings, *, stop: asyncio.Event | None = None, join: Any = None) -> None:
     """Start the agent, wait for ``stop`` (or SIGTERM/SIGINT), stop it. With ``join`` (a
     ``bootstrap.JoinSettings``), join first and keep the node's certificates renewed."""
-    from agent.agent import Agent, limit_malloc_arenas
+    from agent.agent import Agent, limit_malloc_arenas, shrink_tls_buffers
 
     limit_malloc_arenas()
+    shrink_tls_buffers()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

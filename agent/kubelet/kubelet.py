@@ -86,6 +86,7 @@ class Kubelet:
         services: Callable[[], Iterable[Service]] = list,
         ssl_context: ssl.SSLContext | None = None,
         require_client_cert: bool = True,
+        nodes: Informer[Node] | None = None,
         step: Callable[[str], None] = log.info,
     ) -> None:
         self.settings = settings
@@ -99,7 +100,9 @@ class Kubelet:
         self.recorder = EventRecorder(api, component="kubelet", host=settings.node_name, clock=self.clock)
         self.pod_informer: Informer[Pod] = informers.informer(Pod, namespace="",
                                                               field_selector=f"spec.nodeName={settings.node_name}")
-        self.node_informer: Informer[Node] = informers.informer(Node, field_selector=f"metadata.name={settings.node_name}")
+        # An informer of every Node (the agent's pod network has one) saves a watch of our own.
+        self.node_informer: Informer[Node] = nodes or informers.informer(
+            Node, field_selector=f"metadata.name={settings.node_name}")
         self.pods = PodManager(self.pod_informer)
         if settings.pod_manifest_path is None:
             self.pods.static_synced = True
@@ -328,6 +331,8 @@ class Kubelet:
                 log.warning("housekeeping: %s", exc)
 
     def _on_node(self, node: Node) -> None:
+        if node.metadata.name != self.settings.node_name:
+            return
         self.node_status.observe(node)
         self.lease.observe_node(node)
 

@@ -21,9 +21,10 @@ the connect is bounded by ``connect_timeout``, the answer's head by ``read_timeo
 or ``lines()``) raises ``TimeoutError`` when a read times out and ``OSError`` when the
 connection fails; ``Transport.connection_error`` words the latter.
 
-The pool: at most ``pool_size`` requests and streams at once (others wait), idle connections
-kept for ``KEEPALIVE`` seconds (the apiserver keeps them longer, so it rarely closes one
-first) and checked before reuse.
+The pool: at most ``pool_size`` requests at once (others wait for a connection); streams
+(watches, followed logs) are long-lived and take connections outside that cap. Idle
+connections are reused most recent first, checked before reuse, and closed after ``KEEPALIVE``
+seconds (the apiserver keeps them longer, so it rarely closes one first).
 """
 
 from __future__ import annotations
@@ -62,10 +63,11 @@ class Transport:
     def __init__(self, config: ClientConfig, *, clock: Clock | None = None, pool_size: int = 100) -> None:
         self.clock = clock or RealClock()
         self._pool_size = max(1, pool_size)
-        self._idle: list[http1.Connection] = []
-        self._busy: set[http1.Connection] = set()
+        self._idle: list[http1.Connection] = []  # oldest first
+        self._busy: dict[http1.Connection, bool] = {}  # connection -> whether it holds a request slot
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
         self._configure(config)
 
     def _configure(self, config: ClientConfig) -> None:
@@ -86,6 +88,9 @@ class Transport:
 
     async def close(self) -> None:
         """Close every connection, streams in use included; the transport stays usable."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for conn in self._idle:
             conn.close()
         self._idle.clear()
@@ -109,47 +114,72 @@ class Transport:
                 conn.abort()
             self._idle.clear()
             self._busy.clear()
+            self._sweeper = None
             self._slots = asyncio.Semaphore(self._pool_size)
             self._loop = loop
         return self._slots
 
-    async def _acquire(self) -> http1.Connection:
+    async def _acquire(self, *, stream: bool = False) -> http1.Connection:
+        """A connection for one request (waits for a slot) or for a stream (never waits)."""
         slots = self._semaphore()
-        await slots.acquire()
+        if not stream:
+            await slots.acquire()
         try:
-            now = time.monotonic()
-            while self._idle:
-                conn = self._idle.pop()
-                if conn.usable() and now - conn.idle_since < KEEPALIVE:
-                    self._busy.add(conn)
-                    return conn
-                conn.close()
-            try:
-                async with asyncio.timeout(self.config.connect_timeout):
-                    conn = await http1.connect(self._host, self._port, ssl=self._ssl,
-                                               server_hostname=self.config.tls_server_name or self._host)
-            except TimeoutError:
-                raise
-            except OSError as exc:
-                raise _ConnectFailed() from exc
+            conn = self._take_idle()
+            if conn is None:
+                try:
+                    async with asyncio.timeout(self.config.connect_timeout):
+                        conn = await http1.connect(self._host, self._port, ssl=self._ssl,
+                                                   server_hostname=self.config.tls_server_name or self._host)
+                except TimeoutError:
+                    raise
+                except OSError as exc:
+                    raise _ConnectFailed() from exc
         except BaseException:
-            slots.release()
+            if not stream:
+                slots.release()
             raise
-        self._busy.add(conn)
+        self._busy[conn] = not stream
         return conn
 
+    def _take_idle(self) -> http1.Connection | None:
+        self._sweep()
+        while self._idle:
+            conn = self._idle.pop()  # the most recently used: the least likely to be closed by now
+            if conn.usable():
+                return conn
+            conn.close()
+        return None
+
+    def _sweep(self) -> None:
+        """Close the idle connections older than ``KEEPALIVE``."""
+        expired = time.monotonic() - KEEPALIVE
+        while self._idle and self._idle[0].idle_since <= expired:
+            self._idle.pop(0).close()
+
+    def _arm_sweeper(self) -> None:
+        if self._sweeper is None and self._idle and self._loop is not None:
+            self._sweeper = self._loop.call_later(
+                max(0.1, self._idle[0].idle_since + KEEPALIVE - time.monotonic()), self._on_sweeper)
+
+    def _on_sweeper(self) -> None:
+        self._sweeper = None
+        self._sweep()
+        self._arm_sweeper()
+
     def _release(self, conn: http1.Connection, *, reuse: bool) -> None:
-        if conn not in self._busy:  # dropped with its event loop
+        holds_slot = self._busy.pop(conn, None)
+        if holds_slot is None:  # dropped with its event loop
             conn.abort()
             return
-        self._busy.discard(conn)
-        if self._slots is not None:
+        if holds_slot and self._slots is not None:
             self._slots.release()
         if reuse and not conn.closed:
             conn.idle_since = time.monotonic()
             self._idle.append(conn)
             if len(self._idle) > self._pool_size:
                 self._idle.pop(0).close()
+            self._arm_sweeper()
         else:
             conn.abort()
 
@@ -163,11 +193,11 @@ class Transport:
         return http1.encode_head(method, target, host=self._authority, headers=[*self._headers, *headers],
                                  content_length=length)
 
-    async def _exchange(self, method: str, head: bytes, body: bytes | None,
-                        read_timeout: float | None) -> tuple[http1.Connection, http1.Response]:
+    async def _exchange(self, method: str, head: bytes, body: bytes | None, read_timeout: float | None, *,
+                        stream: bool = False) -> tuple[http1.Connection, http1.Response]:
         """Send on a pooled connection; the answer with its body still to read. On failure the
         connection is dropped; ``ProtocolError.nothing_received`` on a reused one is marked."""
-        conn = await self._acquire()
+        conn = await self._acquire(stream=stream)
         try:
             await conn.send(head, body)
             resp = await conn.response(method, read_timeout=read_timeout)
@@ -251,7 +281,7 @@ class Transport:
         while True:
             try:
                 async with asyncio.timeout(self.config.connect_timeout + head_timeout):
-                    conn, resp = await self._exchange(method, head, None, read_timeout)
+                    conn, resp = await self._exchange(method, head, None, read_timeout, stream=True)
                 break
             except TimeoutError as exc:
                 raise errors.Timeout(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from master.client import errors, http1
+from master.client import transport as transport_module
 from master.client.config import ClientConfig
 from master.client.transport import Transport, lines
 from tests.fixtures.ports import free_port
@@ -423,3 +424,42 @@ def test_header_injection_is_refused() -> None:
         Transport(ClientConfig(server="https://h:1", token="a\r\nX-Evil: 1"))
     with pytest.raises(ValueError, match="line break"):
         http1.encode_head("GET", "/", host="h", headers=[("Accept", "a\nb")])
+
+
+async def test_streams_do_not_take_request_slots(scripted: Callable[[Handler], Awaitable[Scripted]]) -> None:
+    async def handler(req: Request, _r: asyncio.StreamReader, w: asyncio.StreamWriter) -> bool:
+        if req.target == "/watch":
+            w.write(StatusOK + b"Transfer-Encoding: chunked\r\n\r\n")
+            await w.drain()
+            await asyncio.sleep(30)
+            return False
+        w.write(respond(b"x"))
+        await w.drain()
+        return True
+
+    server = await scripted(handler)
+    tr = Transport(ClientConfig(server=server.url), pool_size=1)
+    try:
+        async with tr.stream("GET", "/watch"), tr.stream("GET", "/watch"):
+            assert await asyncio.wait_for(tr.request("GET", "/x"), 10) == b"x"
+    finally:
+        await tr.close()
+
+
+async def test_idle_connections_are_closed_after_the_keepalive(
+    scripted: Callable[[Handler], Awaitable[Scripted]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(transport_module, "KEEPALIVE", 0.2)
+    server = await scripted(ok_json)
+    tr = transport(server)
+    try:
+        await asyncio.gather(*(tr.request("GET", "/x") for _ in range(3)))
+        assert server.open_now >= 1
+        for _ in range(100):
+            if server.open_now == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert server.open_now == 0  # closed by the sweeper, no request needed
+        assert await tr.request("GET", "/x") == b'{"ok":true}'
+    finally:
+        await tr.close()

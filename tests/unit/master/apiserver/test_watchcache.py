@@ -12,7 +12,7 @@ import pytest
 from master.apiserver import selection
 from master.apiserver.registry import ServedRegistry
 from master.apiserver.storage import ResourceStorage
-from master.apiserver.watchcache import INDEXES, CachedObject, Watcher, WatchCache
+from master.apiserver.watchcache import INDEXES, CachedObject, WatchCache, Watcher
 from master.store.local import LocalClient
 from master.store.settings import StoreSettings
 

@@ -3,6 +3,7 @@ adopting, env, volumes, images, probes."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -306,15 +307,14 @@ async def test_delete_kills_after_the_grace_period(h: SyncHarness) -> None:
     await h.sync(pod)
     deleting = msgspec.structs.replace(pod, metadata=msgspec.structs.replace(
         pod.metadata, deletion_timestamp="2025-01-01T00:00:05Z", deletion_grace_period_seconds=5))
-    import asyncio
-
     task = asyncio.create_task(h.sync(deleting))
-    await eventually(lambda: any(op == "stop_container" for op, _ in h.runtime.calls))
-    await eventually(lambda: h.clock._sleepers)
+    # The grace period's timer (not the container's own `sleep 3600`, also on the fake clock):
+    # advancing the clock before it is armed would arm it 5 s past the test's last step.
+    await eventually(lambda: any(due <= h.clock.monotonic() + 5 for due, _, _ in h.clock._sleepers))
     await h.settle(4)
     assert not task.done()
     await h.settle(2)
-    r = await task
+    r = await asyncio.wait_for(task, 10)
     t = state(r.status).state.terminated
     assert t.exit_code == 137 and r.status.phase == "Failed"
 

@@ -117,7 +117,8 @@ async def test_volumes_env_and_limits_in_a_real_container(h: RealHarness, tmp_pa
     )
     pod = make_pod(containers=[c], volumes=[
         {"name": "cfg", "configMap": {"name": "cfg"}}, {"name": "sec", "secret": {"secretName": "sec"}},
-        {"name": "scratch", "emptyDir": {}}, {"name": "host", "hostPath": {"path": str(host)}}])
+        {"name": "scratch", "emptyDir": {}}, {"name": "host", "hostPath": {"path": str(host)}}],
+        terminationGracePeriodSeconds=1)  # sleep as PID 1 ignores TERM: the teardown's kill waits it out
     r = await start(h, pod)
     assert r.running, r
     cid = cid_of(r)
@@ -132,7 +133,7 @@ async def test_volumes_env_and_limits_in_a_real_container(h: RealHarness, tmp_pa
 async def test_logs_are_written_in_the_kubelets_layout(h: RealHarness) -> None:
     c = container(image="localhost/busybox:latest", imagePullPolicy="IfNotPresent",
                   command=["sh", "-c", "echo one; echo two >&2; sleep 3600"])
-    pod = make_pod(containers=[c])
+    pod = make_pod(containers=[c], terminationGracePeriodSeconds=1)
     r = await start(h, pod)
     st = await h.runtime.container_status(cid_of(r))
     m = pod.metadata

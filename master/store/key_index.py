@@ -97,6 +97,12 @@ class KeyIndex:
 
     def get(self, at: int) -> tuple[Revision, int, int] | None:
         """(mod revision, create_revision, version) of the key at store revision ``at``, or None."""
+        if not self.generations:
+            return None
+        g = self.generations[-1]
+        latest = g.revs[-1]
+        if latest.main <= at:  # most reads are at or after the latest change: no search
+            return None if g.dead else (latest, g.created, g.ver)
         for g in reversed(self.generations):
             if g.revs[0].main > at:
                 continue

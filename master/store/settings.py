@@ -31,6 +31,9 @@ class SqliteSettings:
     vacuum_free_ratio: float = 0.25
     # Page cache per connection (two connections: the writer thread's and the readers').
     cache_kib: int = 8 * 1024
+    # Rows kept in memory after a read (key and value bytes plus about 250 bytes each), so that
+    # repeated reads of the same revisions skip the query; 0 turns the cache off.
+    row_cache_bytes: int = 8 * 1024 * 1024
     busy_timeout_ms: int = 10_000
 
 

@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from master.store.backend import Batch, Row, row_size
+from master.store.backends.rowcache import RowCache
 from master.store.errors import StoreError
 from master.store.revision import Revision
 from master.store.settings import SqliteSettings, StoreSettings
@@ -97,6 +98,8 @@ class SqliteBackend:
         self._lock_fd: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._observers: list[Callable[[float, int], None]] = []
+        # Rows read, for reads that come back (event loop thread only).
+        self._cache = RowCache(self._settings.row_cache_bytes)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -199,21 +202,35 @@ class SqliteBackend:
         return [(i, t) for i, t in self._db().execute("SELECT id, ttl FROM lease ORDER BY id").fetchall()]
 
     def get(self, rev: Revision, *, value: bool = True) -> Row | None:
+        cached = self._cache.get(rev)
+        if cached is not None:
+            return cached
         cols = _COLUMNS if value else "main, sub, key, create_revision, version, lease, x''"
         rows = self._db().execute(f"SELECT {cols} FROM kv WHERE main = ? AND sub = ?", rev).fetchall()
         if not rows:
             return None
-        main, sub, key, created, version, lease, val = rows[0]
-        return Row(main, sub, bytes(key), created, version, lease, bytes(val))
+        row = Row(*rows[0])
+        if value:
+            self._cache.add(row)
+        return row
 
     def get_many(self, revs: Sequence[Revision], *, value: bool = True) -> dict[Revision, Row]:
+        out: dict[Revision, Row] = {}
+        missing: set[Revision] = set()
+        cache = self._cache
+        for rev in revs:
+            row = cache.get(rev)
+            if row is None:
+                missing.add(rev)
+            else:
+                out[rev] = row
+        if not missing:
+            return out
         # "(main, sub) IN (VALUES ...)" would scan the table; two INs use the primary key index
         # and may return a few rows nobody asked for, which are dropped.
         cols = _COLUMNS if value else "main, sub, key, create_revision, version, lease, x''"
-        wanted = set(revs)
-        out: dict[Revision, Row] = {}
         db = self._db()
-        ordered = sorted(wanted)
+        ordered = sorted(missing)
         for i in range(0, len(ordered), _CHUNK):
             chunk = ordered[i : i + _CHUNK]
             mains = sorted({r.main for r in chunk})
@@ -222,10 +239,12 @@ class SqliteBackend:
                 f"SELECT {cols} FROM kv WHERE main IN ({','.join('?' * len(mains))}) "
                 f"AND sub IN ({','.join('?' * len(subs))})"
             )
-            for main, sub, key, created, version, lease, val in db.execute(sql, (*mains, *subs)).fetchall():
-                rev = Revision(main, sub)
-                if rev in wanted:
-                    out[rev] = Row(main, sub, bytes(key), created, version, lease, bytes(val))
+            for fields in db.execute(sql, (*mains, *subs)).fetchall():
+                rev = Revision(fields[0], fields[1])
+                if rev in missing:
+                    row = out[rev] = Row(*fields)
+                    if value:
+                        cache.add(row)
         return out
 
     def scan(self, start: int, end: int, *, max_rows: int, max_bytes: int) -> list[Row]:
@@ -339,6 +358,9 @@ class SqliteBackend:
 
     def _resolve(self, group: list[_Item], error: BaseException | None, fsync: float) -> None:
         if error is None:
+            for item in group:
+                if item.batch.deletes:
+                    self._cache.drop(item.batch.deletes)
             for observer in self._observers:
                 observer(fsync, len(group))
         for item in group:

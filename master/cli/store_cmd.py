@@ -1,12 +1,22 @@
-"""``pictl store``: the store alone, serving etcd's v3 API, as ``./etcd`` runs in the course."""
+"""``pictl store``: the store alone, serving etcd's v3 API, as ``./etcd`` runs in the course.
+
+The flags are checked here; then the command replaces itself with the lean store process
+(``master.store.main``, same pid), which does not carry the CLI's libraries.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from master.store.main import Launch
 
 __all__ = ["register"]
 
@@ -58,7 +68,8 @@ def register(app: typer.Typer) -> None:
         """Run the store standalone: etcd v3 gRPC for etcdctl and --etcd-servers clients."""
         from master.cli.main import CLIError
         from master.store.backends import BACKENDS
-        from master.store.server import ServerError, ServerSettings, parse_retention, parse_urls, run
+        from master.store.main import Launch
+        from master.store.server import ServerError, ServerSettings, parse_retention, parse_urls
         from master.store.settings import StoreSettings
         from master.util import eventloop
 
@@ -86,9 +97,6 @@ def register(app: typer.Typer) -> None:
                 parse_urls(",".join(metrics_urls), default_port=2381, what="--listen-metrics-urls")
         except ServerError as exc:
             raise CLIError(str(exc)) from None
-        logging.basicConfig(
-            level=level, stream=sys.stderr, format="%(asctime)s %(levelname).1s %(name)s: %(message)s"
-        )
         settings = ServerSettings(
             store=StoreSettings(
                 data_dir=data_dir,
@@ -103,9 +111,20 @@ def register(app: typer.Typer) -> None:
             client_urls=client_urls,
             metrics_urls=metrics_urls,
         )
-        try:
-            eventloop.run(run(settings), loop=event_loop)
-        except ServerError as exc:
-            raise CLIError(f"store: {exc}") from None
-        except KeyboardInterrupt:
-            pass
+        _exec_store(Launch(settings=settings, log_level=level, event_loop=event_loop))
+
+
+def _exec_store(launch: Launch) -> NoReturn:
+    """Become the lean store process (same pid) without the CLI's libraries; see
+    master/store/main.py. Runs here when the interpreter cannot be executed."""
+    from master.store.main import LAUNCH_ENV, encode_launch, run_launch
+
+    if sys.executable:
+        env = {**os.environ, LAUNCH_ENV: encode_launch(launch)}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with contextlib.suppress(OSError):
+            # Not ``-m master.store.main``: the settings' classes must load under their own names.
+            boot = "import master.store.main as m; raise SystemExit(m.main())"
+            os.execve(sys.executable, [sys.executable, "-c", boot], env)
+    raise SystemExit(run_launch(launch))

@@ -13,8 +13,9 @@ A map, one concept per module:
     lease.py                         the lessor: TTLs, attached keys, expiry
     watch.py                         the watch hub: replay, live, progress, slow-watcher policy
     compactor.py                     automatic compaction targets (by revisions, by age)
-    backend.py, backends/            the backend contract; memory and sqlite (group commit)
-    grpcserver.py, grpcclient.py,    the etcd v3 gRPC face and client, the `pictl store` process,
-    grpcconv.py, server.py,          Prometheus metrics
+    backend.py, backends/            the backend contract; memory and sqlite (group commit,
+                                     row cache)
+    grpcserver.py, grpcclient.py,    the etcd v3 gRPC face and client, the `pictl store` process
+    grpcconv.py, server.py, main.py, (main.py: its lean entry point), Prometheus metrics
     metrics.py, etcdpb/
 """

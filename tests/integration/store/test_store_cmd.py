@@ -117,11 +117,13 @@ def test_start_up_lines_and_clean_shutdown(tmp_path: Path, sig: signal.Signals, 
         with grpc.insecure_channel(proc.endpoint) as ch:
             rpc_pb2_grpc.KVStub(ch).Put(rpc_pb2.PutRequest(key=b"k", value=b"v"), timeout=10)
         assert proc.process is not None
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
         proc.process.send_signal(sig)
         assert proc.process.wait(20) == 0
     finally:
         proc.stop()
     log = proc.log()
+    assert cmdline and "master.store.main" in cmdline  # the lean process, not the CLI
     assert f"store: serving etcd v3 on 127.0.0.1:{proc.client_port}" in log
     assert f"store: metrics on http://127.0.0.1:{proc.metrics_port}/metrics" in log
     assert "store: shutting down" in log and "store: stopped" in log

@@ -28,8 +28,6 @@ from master.store.settings import StoreSettings
 from master.store.store import Store
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from master.store.metrics import StoreMetrics
 
 __all__ = ["ServerError", "ServerSettings", "StoreServer", "parse_retention", "parse_urls", "run"]
@@ -140,7 +138,7 @@ class StoreServer:
             else ()
         )
         self.store = Store(settings.store)
-        # Metrics (prometheus_client, and aiohttp for the listener) only when asked for: the
+        # Metrics (prometheus_client, and a small asyncio listener) only when asked for: the
         # store alone stays small.
         self.metrics: StoreMetrics | None = None
         if self.metrics_addresses:
@@ -152,7 +150,7 @@ class StoreServer:
         )
         self.client_ports: list[int] = []
         self.metrics_ports: list[int] = []
-        self._runners: list[web.AppRunner] = []
+        self._metrics_servers: list[asyncio.Server] = []
         self._store_open = False
 
     async def start(self) -> None:
@@ -164,12 +162,12 @@ class StoreServer:
             raise ServerError(f"--listen-client-urls: {exc}") from None
         try:
             for host, port in self.metrics_addresses:
-                from master.util.metrics import serve_metrics
+                from master.util import metrics_http
 
                 assert self.metrics is not None
-                runner = await serve_metrics(host, port, self.metrics.registry)
-                self._runners.append(runner)
-                self.metrics_ports.append(_bound_port(runner, port))
+                listener = await metrics_http.serve(host, port, self.metrics.registry)
+                self._metrics_servers.append(listener)
+                self.metrics_ports.append(int(listener.sockets[0].getsockname()[1]))
         except OSError as exc:
             await self._stop_metrics()
             raise ServerError(
@@ -205,19 +203,11 @@ class StoreServer:
             await self.store.close()
 
     async def _stop_metrics(self) -> None:
-        for runner in self._runners:
+        for listener in self._metrics_servers:
+            listener.close()
             with contextlib.suppress(Exception):
-                await runner.cleanup()
-        self._runners.clear()
-
-
-def _bound_port(runner: web.AppRunner, asked: int) -> int:
-    for site in runner.sites:
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or ()
-        for sock in sockets:
-            return int(sock.getsockname()[1])
-    return asked
+                await listener.wait_closed()
+        self._metrics_servers.clear()
 
 
 async def run(settings: ServerSettings, *, ready: asyncio.Event | None = None) -> None:

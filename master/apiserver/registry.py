@@ -19,9 +19,9 @@ ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "up
 COMMON_FIELDS = ("metadata.name", "metadata.namespace")
 
 
-def _path_get(obj: dict[str, Any], path: str) -> str:
+def _parts_get(obj: dict[str, Any], parts: tuple[str, ...]) -> str:
     cur: Any = obj
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(cur, dict):
             return ""
         cur = cur.get(part)
@@ -29,15 +29,17 @@ def _path_get(obj: dict[str, Any], path: str) -> str:
         return ""
     if isinstance(cur, bool):
         return "true" if cur else "false"
-    return str(cur)
+    return cur if isinstance(cur, str) else str(cur)
 
 
 def field_getter(paths: Iterable[str]) -> Callable[[dict[str, Any]], dict[str, str]]:
-    """A function that reads the selectable fields (dotted paths) of an object."""
+    """A function that reads the selectable fields (dotted paths) of an object. It runs for every
+    watch event, so the paths are split once, here."""
     names = tuple(dict.fromkeys((*COMMON_FIELDS, *paths)))
+    split = tuple((name, tuple(name.split("."))) for name in names)
 
     def fields(obj: dict[str, Any]) -> dict[str, str]:
-        return {p: _path_get(obj, p) for p in names}
+        return {name: _parts_get(obj, parts) for name, parts in split}
 
     return fields
 

@@ -9,6 +9,7 @@ Names follow kube-apiserver: ``apiserver_request_total{verb,resource,code}``,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -55,6 +56,23 @@ class ApiMetrics:
             "apiserver_watch_events_total", "Watch events sent, by resource.", ["resource"],
             registry=self.registry,
         )
+
+        # Label children by their label values: ``labels()`` costs more than the update itself.
+        self._counted: dict[tuple[str, str, str], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def request_done(self, verb: str, resource: str, code: int, seconds: float | None) -> None:
+        """Count a request; observe its duration unless None (watches)."""
+        key = (verb, resource, str(code))
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._counted[key] = self.requests.labels(*key)
+        counter.inc()
+        if seconds is not None:
+            timed = self._timed.get(key[:2])
+            if timed is None:
+                timed = self._timed[(verb, resource)] = self.duration.labels(verb, resource)
+            timed.observe(seconds)
 
     def track_storage(self, counts: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_StorageObjects(counts))

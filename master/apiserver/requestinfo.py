@@ -14,6 +14,7 @@ Examples::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["RequestInfo", "parse_request_info"]
@@ -40,7 +41,7 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes")
 
 
-def parse_request_info(method: str, path: str, query: dict[str, str] | None = None) -> RequestInfo:
+def parse_request_info(method: str, path: str, query: Mapping[str, str] | None = None) -> RequestInfo:
     query = query or {}
     verb = _VERBS.get(method.upper(), method.lower())
     parts = [p for p in path.split("/") if p]

@@ -164,7 +164,7 @@ class ApiServer:
     @web.middleware
     async def _errors_mw(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         start = time.perf_counter()
-        info = parse_request_info(request.method, request.path, dict(request.query))
+        info = parse_request_info(request.method, request.path, request.query)
         state = RequestState(info, resource_label=info.resource + (f"/{info.subresource}" if info.subresource else ""))
         request[STATE] = state
         if self.auditor is not None:
@@ -199,10 +199,8 @@ class ApiServer:
                 self.auditor.complete(state.record, code, now=time.time(), request_body=request.get(body.RAW_BODY),
                                       response_body=response_body)
             if state.info.is_resource:
-                verb = state.info.verb.upper()
-                self.metrics.requests.labels(verb, state.resource_label, str(code)).inc()
-                if state.info.verb != "watch":
-                    self.metrics.duration.labels(verb, state.resource_label).observe(time.perf_counter() - start)
+                seconds = None if state.info.verb == "watch" else time.perf_counter() - start
+                self.metrics.request_done(state.info.verb.upper(), state.resource_label, code, seconds)
 
     @staticmethod
     def _status_response(status: dict[str, Any]) -> web.Response:

@@ -9,6 +9,7 @@ client that asks for protobuf (kubectl does, with JSON as its fallback) gets JSO
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -52,8 +53,17 @@ def media_type(request: web.Request) -> str:
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         raise errors.too_large(limit)
+    if length is not None:
+        # The common case, in one read.
+        try:
+            data = await request.content.readexactly(length)
+        except asyncio.IncompleteReadError as exc:
+            raise errors.bad_request(f"the request body ended after {len(exc.partial)} of {length} bytes") from exc
+        request[RAW_BODY] = data
+        return data
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):

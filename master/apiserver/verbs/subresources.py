@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from master.apiserver import body, errors
@@ -63,7 +64,11 @@ async def binding(call: Call, pod_name: str) -> web.StreamResponse:
     if call.dry_run:
         await bind(await pods.get(call.namespace, pod_name))
     else:
-        await pods.guaranteed_update(call.namespace, pod_name, _as_async(bind))
+        # The watch cache's copy saves a store read; if it is stale, the write's revision check
+        # fails and guaranteed_update reads the store and tries again (kube-apiserver does the same).
+        cached = call.server.caches["pods"].get(pods.key(call.namespace, pod_name))
+        current = msgspec.json.decode(cached.raw, type=dict) if cached is not None else None
+        await pods.guaranteed_update(call.namespace, pod_name, _as_async(bind), current=current)
     return _success()
 
 

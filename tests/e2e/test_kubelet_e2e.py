@@ -321,3 +321,40 @@ async def test_metrics_and_healthz_on_port_10250(cluster: Testbed) -> None:
                    "kubelet_running_pods", "kubelet_running_containers", "picluster_node_memory_available_bytes",
                    "picluster_node_cpu_usage_ratio", "kubeproxy_sync_proxy_rules_duration_seconds"):
         assert family in text, family
+
+
+async def test_top_nodes_and_pods_show_real_numbers(api: ApiClient, cluster: Testbed) -> None:
+    """``pictl top`` reads the agents' /metrics/resource through the apiserver's nodes/proxy."""
+    import re
+    import subprocess
+
+    from tests.fixtures.apiserver import PICTL
+
+    # ~20 MB held in a shell variable, and a little CPU every 0.2 s.
+    script = ("x=$(head -c 20000000 /dev/zero | tr '\\0' a); "
+              "while true; do i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; sleep 0.2; done")
+    await api.create(pod("burner", [busybox(script, name="burn")]))
+    await running(api, "burner")
+
+    def top(*args: str) -> list[list[str]]:
+        out = subprocess.run([str(PICTL), "--kubeconfig", str(cluster.kubeconfig), "top", *args, "--window", "2",
+                              "--no-headers"], capture_output=True, text=True, timeout=60, check=True).stdout
+        return [line.split() for line in out.splitlines() if line.strip()]
+
+    async def nodes_known() -> list[list[str]] | None:
+        rows = await asyncio.to_thread(top, "nodes")
+        return rows if rows and all("<unknown>" not in r for r in rows) else None
+
+    rows = await until(nodes_known, 60, "every node's usage")
+    assert {r[0] for r in rows} == {n.name for n in cluster.nodes}
+    for _name, cpu, cpu_pct, mem, mem_pct in rows:
+        assert re.fullmatch(r"\d+m", cpu) and re.fullmatch(r"\d+%", cpu_pct), rows
+        assert re.fullmatch(r"[1-9]\d*Mi", mem) and re.fullmatch(r"\d+%", mem_pct), rows
+
+    async def burner_busy() -> list[str] | None:
+        rows = await asyncio.to_thread(top, "pods", "--containers")
+        row = next((r for r in rows if r[:2] == ["burner", "burn"]), None)
+        return row if row is not None and int(row[2].rstrip("m")) > 0 and int(row[3].rstrip("Mi")) >= 10 else None
+
+    row = await until(burner_busy, 60, "the burner's CPU and memory")
+    assert re.fullmatch(r"\d+m", row[2]) and re.fullmatch(r"\d+Mi", row[3])

@@ -12,9 +12,13 @@ Brings up a testbed (master + N simulated Pis), then:
 3. samples the agents again with the pods running (100 pods on 3 nodes: ~33 per node);
 4. deletes the pods and takes the testbed down.
 
-Prints p50/p90/p99/max latency and the agents' RSS and CPU, and writes
-tests/perf/results/pod_startup_bench.json. The Kubernetes SLO is p99 <= 5 s; ours is p99 <= 1.5 s
-and agent RSS < 60 MB. A benchmark, not a test: nothing here asserts a time.
+Prints p50/p90/p99/max latency and the agents' RSS and CPU, and where the time went: the
+scheduler's share (created -> bound, from the watch) and, from each agent's /metrics (read
+through the apiserver's nodes/proxy before and after the run), the kubelet's pod start
+(first seen -> every container running) and its CRI calls. The rest of the latency is the
+watch from the apiserver to the agent, the status write, and the watch back to the bench.
+Writes tests/perf/results/pod_startup_bench.json. The Kubernetes SLO is p99 <= 5 s; ours is
+p99 <= 1.5 s and agent RSS < 60 MB. A benchmark, not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import psutil
 from hw.testbed import Testbed
 from master.api import codec
 from master.api.core import Pod
+from master.cli.kube import metrics
 from master.client import errors, kubeconfig
 from master.client.rest import ApiClient
 
@@ -66,6 +71,65 @@ def sample_agents(tb: Testbed, seconds: float) -> dict[str, dict[str, float]]:
     for node, p in procs.items():
         out[node] = {"rss_mb": p.memory_info().rss / 2**20, "cpu_percent": p.cpu_percent(None),
                      "threads": p.num_threads()}
+    return out
+
+
+async def agent_metrics(tb: Testbed) -> dict[str, metrics.Sample]:
+    """Each agent's /metrics (through the apiserver's nodes/proxy), parsed."""
+    api = ApiClient(kubeconfig.load_client_config(str(tb.kubeconfig)))
+    out: dict[str, metrics.Sample] = {}
+    try:
+        for node in agent_pids(tb):
+            try:
+                text = await api.request("GET", f"/api/v1/nodes/{node}/proxy/metrics", accept="*/*")
+                out[node] = metrics.parse(text.decode(), time.monotonic())
+            except (errors.ClientError, metrics.MetricsError) as exc:
+                print(f"{node}: no metrics: {exc}")
+    finally:
+        await api.close()
+    return out
+
+
+def _delta(before: metrics.Sample, after: metrics.Sample, name: str, **labels: str) -> float:
+    a, b = before.get(name, **labels), after.get(name, **labels)
+    return (b[0] if b else 0.0) - (a[0] if a else 0.0)
+
+
+def histogram_quantile(before: metrics.Sample, after: metrics.Sample, name: str, q: float, **labels: str) -> float:
+    """The q-quantile of what a histogram observed between two samples (linear within a bucket,
+    as Prometheus' histogram_quantile)."""
+    buckets = sorted((float(lbl["le"]), _delta(before, after, f"{name}_bucket", **lbl))
+                     for lbl, _, _ in after.series(f"{name}_bucket")
+                     if all(lbl.get(k) == v for k, v in labels.items()))
+    total = buckets[-1][1] if buckets else 0.0
+    if total <= 0:
+        return float("nan")
+    rank, lower, seen = q * total, 0.0, 0.0
+    for le, count in buckets:
+        if count >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * ((rank - seen) / (count - seen) if count > seen else 1.0)
+        lower, seen = le, count
+    return lower
+
+
+def agent_breakdown(before: dict[str, metrics.Sample], after: dict[str, metrics.Sample]) -> dict[str, Any]:
+    """Per agent: kubelet pod start p50/p99 and the mean of the CRI calls a start makes, in ms."""
+    out: dict[str, Any] = {}
+    for node in sorted(after):
+        b, a = before.get(node) or metrics.Sample({}, 0.0), after[node]
+        row: dict[str, Any] = {"pods_started": round(_delta(b, a, "kubelet_pod_start_duration_seconds_count"))}
+        for q in (0.5, 0.99):
+            row[f"kubelet_start_p{round(q * 100)}_ms"] = round(
+                1000 * histogram_quantile(b, a, "kubelet_pod_start_duration_seconds", q))
+        for op in ("run_podsandbox", "create_container", "start_container", "podsandbox_status",
+                   "container_status", "list_containers"):
+            n = _delta(b, a, "kubelet_runtime_operations_duration_seconds_count", operation_type=op)
+            total = _delta(b, a, "kubelet_runtime_operations_duration_seconds_sum", operation_type=op)
+            row[f"{op}_ms"] = round(1000 * total / n) if n else None
+            row[f"{op}_calls"] = round(n)
+        out[node] = row
     return out
 
 
@@ -164,7 +228,9 @@ def main() -> None:
         result["testbed_up_seconds"] = round(time.monotonic() - t0, 1)
         time.sleep(3)
         idle = sample_agents(tb, args.sample)
+        metrics_before = asyncio.run(agent_metrics(tb))
         latencies, scheduling, total, per_node = asyncio.run(run_pods(tb, args.pods, args.rate))
+        metrics_after = asyncio.run(agent_metrics(tb))
         result["load_average_after"] = os.getloadavg()[0]
         time.sleep(5)
         loaded = sample_agents(tb, args.sample)
@@ -183,6 +249,7 @@ def main() -> None:
         "all_running_after_s": round(total, 1),
         "agents_idle": {n: {k: round(v, 1) for k, v in d.items()} for n, d in idle.items()},
         "agents_loaded": {n: {k: round(v, 1) for k, v in d.items()} for n, d in loaded.items()},
+        "agent_breakdown": agent_breakdown(metrics_before, metrics_after),
     })
     lat = result["latency_ms"]
     print(f"pod startup (created -> Running seen by a watch), {len(latencies)}/{args.pods} pods on "
@@ -197,6 +264,11 @@ def main() -> None:
         i, lo = idle[node], loaded.get(node, {})
         print(f"{node:8s} {i['rss_mb']:12.1f} {i['cpu_percent']:11.1f} {lo.get('rss_mb', 0):14.1f} "
               f"{lo.get('cpu_percent', 0):13.1f}")
+    print(f"{'node':8s} {'started':>8s} {'kubelet p50':>12s} {'kubelet p99':>12s} {'sandbox ms':>11s} "
+          f"{'create ms':>10s} {'start ms':>9s}   (agent side: first seen -> running; mean CRI call)")
+    for node, row in result["agent_breakdown"].items():
+        print(f"{node:8s} {row['pods_started']:8d} {row['kubelet_start_p50_ms']:12} {row['kubelet_start_p99_ms']:12} "
+              f"{row['run_podsandbox_ms']!s:>11s} {row['create_container_ms']!s:>10s} {row['start_container_ms']!s:>9s}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -18,6 +18,7 @@ import secrets
 import uuid
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from master.apiserver import admission, body, errors, patching
@@ -212,6 +213,15 @@ async def update(call: Call, *, subresource: str = "") -> web.StreamResponse:
     if not subresource and not rules.allow_unconditional_update and not meta.get("resourceVersion"):
         raise _invalid(call, new, [("FieldValueInvalid", "metadata.resourceVersion",
                                     "Invalid value: 0x0: must be specified for an update")])
+    cached = _cached_copy(call)
+    if cached is not None:
+        try:
+            stored = await write_update(call, body.clone(new), cached, subresource=subresource, warnings=warnings)
+        except errors.ApiError as exc:
+            if not _maybe_stale(exc):
+                raise
+        else:
+            return respond_object(call, stored, 200, _warning_headers(warnings))
     try:
         current = await call.storage.get(call.namespace, call.name)
     except errors.ApiError as exc:
@@ -220,6 +230,21 @@ async def update(call: Call, *, subresource: str = "") -> web.StreamResponse:
         return await _create_object(call, new, warnings)
     stored = await write_update(call, new, current, subresource=subresource, warnings=warnings)
     return respond_object(call, stored, 200, _warning_headers(warnings))
+
+
+def _cached_copy(call: Call) -> dict[str, Any] | None:
+    """The watch cache's copy of the object, to start an update or patch from without a store
+    read (kube-apiserver does the same). It may be stale: then the write's revision check fails,
+    or a check made against it does, and the verb starts again from the store's copy."""
+    cached = call.cache.get(call.storage.key(call.namespace, call.name))
+    return None if cached is None else msgspec.json.decode(cached.raw, type=dict)
+
+
+def _maybe_stale(exc: errors.ApiError) -> bool:
+    """Whether a failure while working from the cache's copy may be the copy's fault. Client
+    errors come from the checks made before the write (after it there are none that fail with
+    one), so the write did not happen and trying again from the store's copy is safe."""
+    return 400 <= exc.code < 500
 
 
 async def patch(call: Call, *, subresource: str = "") -> web.StreamResponse:
@@ -234,28 +259,38 @@ async def patch(call: Call, *, subresource: str = "") -> web.StreamResponse:
             "--server-side=false) or a merge/strategic merge patch"))
     data = await body.read_body(call.request, call.server.settings.max_body_bytes)
     doc = patching.parse(kind, data)
-    warnings: list[str] = []
-    current = await call.storage.get(call.namespace, call.name)
-    for attempt in range(PATCH_RETRIES):
-        patched = patching.apply(kind, body.clone(current), doc, call.served)
-        if not isinstance(patched, dict):
-            raise errors.bad_request("the patch does not produce an object")
-        call.check_type_meta(patched)
-        patched = _prune(call, patched, warnings if attempt == 0 else [])
-        meta = call.metadata(patched)
-        if meta.get("name", call.name) != call.name:
-            raise errors.bad_request("the patch may not change metadata.name")
-        meta["name"] = call.name
-        _check_namespace(call, meta)
-        pinned = bool(patching.names_resource_version(kind, doc))
-        if not pinned:
-            meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+    pinned = bool(patching.names_resource_version(kind, doc))
+    current = _cached_copy(call)
+    from_cache = current is not None
+    if current is None:
+        current = await call.storage.get(call.namespace, call.name)
+    for _ in range(PATCH_RETRIES):
+        warnings: list[str] = []
         try:
-            stored = await write_update(call, patched, current, subresource=subresource)
+            stored = await _patch_once(call, kind, doc, current, pinned, subresource, warnings)
         except errors.ApiError as exc:
-            if exc.reason != "Conflict" or pinned:
+            if not (from_cache and _maybe_stale(exc)) and (exc.reason != "Conflict" or pinned):
                 raise
-            current = await call.storage.get(call.namespace, call.name)
+            current, from_cache = await call.storage.get(call.namespace, call.name), False
             continue
         return respond_object(call, stored, 200, _warning_headers(warnings))
     raise errors.conflict(call.served.plural, call.name, call.served.group, "too many concurrent updates")
+
+
+async def _patch_once(call: Call, kind: str, doc: Any, current: dict[str, Any], pinned: bool, subresource: str,
+                      warnings: list[str]) -> dict[str, Any]:
+    """Apply the patch to ``current`` and write the result at ``current``'s resourceVersion (or at
+    the one the patch names)."""
+    patched = patching.apply(kind, body.clone(current), doc, call.served)
+    if not isinstance(patched, dict):
+        raise errors.bad_request("the patch does not produce an object")
+    call.check_type_meta(patched)
+    patched = _prune(call, patched, warnings)
+    meta = call.metadata(patched)
+    if meta.get("name", call.name) != call.name:
+        raise errors.bad_request("the patch may not change metadata.name")
+    meta["name"] = call.name
+    _check_namespace(call, meta)
+    if not pinned:
+        meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+    return await write_update(call, patched, current, subresource=subresource)

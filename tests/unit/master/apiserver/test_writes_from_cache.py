@@ -1,4 +1,4 @@
-"""Bindings start from the watch cache's copy of the pod; a stale copy never decides the outcome."""
+"""Bindings, patches and updates start from the watch cache's copy; a stale copy never decides the outcome."""
 
 from __future__ import annotations
 
@@ -73,3 +73,46 @@ async def test_a_pod_deleted_behind_the_cache_is_not_found(apiserver: Api) -> No
     cache.objects[key] = stale
     code, status = await apiserver.post(f"{PODS}/r/binding", json=_binding("r", "n1"))
     assert code == 404 and status["reason"] == "NotFound"
+
+
+CMS = "/api/v1/namespaces/default/configmaps"
+
+
+async def _stale_configmap(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ConfigMap whose cached copy is one write behind: (the stale copy, the current object)."""
+    code, first = await api.post(CMS, json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                                            "data": {"k": "1", "list": "a"}})
+    assert code == 201
+    cache = api.server.caches["configmaps"]
+    key = api.server.storages["configmaps"].key("default", "c")
+    assert await cache.wait_for(int(first["metadata"]["resourceVersion"]), 10.0)
+    stale = cache.get(key)
+    code, now = await api.patch(f"{CMS}/c", data=b'{"data":{"k":"2","extra":"x"}}',
+                                headers={"Content-Type": "application/merge-patch+json"})
+    assert code == 200
+    assert await cache.wait_for(int(now["metadata"]["resourceVersion"]), 10.0)
+    cache.objects[key] = stale
+    return first, now
+
+
+async def test_patches_pinned_to_the_current_version_pass_a_stale_cache(apiserver: Api) -> None:
+    _, now = await _stale_configmap(apiserver)
+    rv = now["metadata"]["resourceVersion"]
+    code, got = await apiserver.patch(f"{CMS}/c", json={"metadata": {"resourceVersion": rv}, "data": {"k": "3"}},
+                                      headers={"Content-Type": "application/merge-patch+json"})
+    assert code == 200 and got["data"] == {"k": "3", "list": "a", "extra": "x"}
+
+
+async def test_json_patch_tests_see_the_current_object(apiserver: Api) -> None:
+    await _stale_configmap(apiserver)
+    ops = [{"op": "test", "path": "/data/k", "value": "2"}, {"op": "remove", "path": "/data/extra"}]
+    code, got = await apiserver.patch(f"{CMS}/c", json=ops, headers={"Content-Type": "application/json-patch+json"})
+    assert code == 200 and got["data"] == {"k": "2", "list": "a"}
+
+
+async def test_updates_at_the_current_version_pass_a_stale_cache(apiserver: Api) -> None:
+    first, now = await _stale_configmap(apiserver)
+    code, got = await apiserver.put(f"{CMS}/c", json={**now, "data": {"k": "4"}})
+    assert code == 200 and got["data"] == {"k": "4"}
+    code, status = await apiserver.put(f"{CMS}/c", json={**first, "data": {"k": "5"}})
+    assert code == 409 and status["reason"] == "Conflict"

@@ -35,18 +35,16 @@ import datetime
 import logging
 import os
 import random
-import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 
 from master.api import certificates, meta
 from master.api.certificates import CertificateSigningRequest, CertificateSigningRequestSpec
-from master.client import errors, kubeconfig
+from master.client import errors, kubeconfig, transport
 from master.client.config import ClientConfig
 from master.client.rest import ApiClient
 from master.util import jointoken, jws
@@ -96,20 +94,20 @@ class JoinSettings:
 
 async def fetch_ca(settings: JoinSettings) -> bytes:
     """The cluster CA (PEM), checked against the token's pin; JoinError otherwise."""
-    insecure = ssl.create_default_context()
-    insecure.check_hostname = False
-    insecure.verify_mode = ssl.CERT_NONE
-    timeout = aiohttp.ClientTimeout(total=30)
+    # Nothing is trusted yet (no CA) and nothing secret is sent: the pin decides below.
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session, \
-                session.get(settings.server.rstrip("/") + CLUSTER_INFO, ssl=insecure) as resp:
-            body = await resp.read()
-            if resp.status != 200:
-                raise JoinError(f"{settings.server} did not publish kube-public/cluster-info (HTTP {resp.status})")
-    except aiohttp.ClientConnectorError as exc:
-        raise JoinError(f"cannot reach {settings.server}: {exc.os_error.strerror or exc.os_error}") from exc
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        raise JoinError(f"cannot reach {settings.server}: {exc or type(exc).__name__}") from exc
+        anonymous = ClientConfig(server=settings.server, insecure_skip_tls_verify=True, timeout=30.0, retries=0)
+    except errors.ConfigError as exc:
+        raise JoinError(str(exc)) from exc
+    tr = transport.Transport(anonymous)
+    try:
+        body = await tr.request("GET", CLUSTER_INFO, accept="*/*")
+    except errors.ApiError as exc:
+        raise JoinError(f"{settings.server} did not publish kube-public/cluster-info (HTTP {exc.code})") from exc
+    except errors.ConnectionError as exc:
+        raise JoinError(f"cannot reach {settings.server}: {exc}") from exc
+    finally:
+        await tr.close()
     try:
         data = yaml.safe_load(body)["data"]
         content = data["kubeconfig"]

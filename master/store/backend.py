@@ -39,6 +39,9 @@ class Row:
     version: int
     lease: int = 0
     value: bytes = b""
+    # The row's KeyValue, made on first use and kept: a row from the SQLite backend's row cache
+    # is read again and again, and building 1000 KeyValues is most of a 1000-key range's cost.
+    _kv: KeyValue | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def rev(self) -> Revision:
@@ -49,7 +52,11 @@ class Row:
         return self.version == 0
 
     def kv(self) -> KeyValue:
-        return KeyValue(self.key, self.create_revision, self.main, self.version, self.value, self.lease)
+        kv = self._kv
+        if kv is None:
+            kv = KeyValue(self.key, self.create_revision, self.main, self.version, self.value, self.lease)
+            object.__setattr__(self, "_kv", kv)  # a cache of a value derived from frozen fields
+        return kv
 
 
 def row_size(row: Row) -> int:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -20,6 +24,7 @@ from master.client.config import ClientConfig
 from master.client.rest import ApiClient
 from master.util.clock import FakeClock
 from tests.fixtures.fake_apiserver import FakeApiServer
+from tests.fixtures.waiting import eventually
 
 
 @pytest.fixture
@@ -74,6 +79,96 @@ async def test_status_of_a_pod_gone_from_the_api_is_dropped(fake_apiserver: Fake
     sm = StatusManager(api, lookup={pod.metadata.uid: pod}.get, clock=FakeClock())
     sm.set(pod.metadata.uid, running())
     assert await sm.flush(pod.metadata.uid)
+
+
+def api_pod(fake: FakeApiServer, name: str = "web") -> Pod:
+    """The pod as an informer that caught up would have it."""
+    doc = fake.get("", "pods", name, "default")
+    assert doc is not None
+    return codec.convert(copy.deepcopy(doc), Pod)
+
+
+async def test_status_overwritten_behind_the_kubelets_back_is_written_again(
+        fake_apiserver: FakeApiServer, api: ApiClient) -> None:
+    # The node lifecycle controller marks the pods of a NotReady node not ready; when the node
+    # is Ready again the kubelet computes the very status it wrote before, and must still
+    # write it (a regression: the DaemonSet pod of a new node stayed not ready for good).
+    pod = put_pod(fake_apiserver)
+    uid = pod.metadata.uid
+    cache = {uid: pod}
+    sm = StatusManager(api, lookup=cache.get, clock=FakeClock())
+    sm.set(uid, running())
+    assert await sm.flush(uid)
+    assert sm.pending() == []  # the informer has not seen the write yet: no drift
+    cache[uid] = api_pod(fake_apiserver)
+    assert sm.pending() == []
+    doc = fake_apiserver.get("", "pods", "web", "default")
+    assert doc is not None
+    for c in doc["status"]["conditions"]:
+        if c["type"] == "Ready":
+            c["status"] = "False"
+    fake_apiserver.put("", "pods", doc)
+    cache[uid] = api_pod(fake_apiserver)
+    sm.set(uid, running())
+    assert sm.pending() == [uid]
+    assert await sm.flush(uid)
+    ready = [c for c in api_pod(fake_apiserver).status.conditions if c.type == "Ready"]
+    assert [c.status for c in ready] == ["True"] and sm.writes == 2
+
+
+async def test_a_finished_pod_is_not_written_back_to_running(fake_apiserver: FakeApiServer, api: ApiClient) -> None:
+    pod = put_pod(fake_apiserver)
+    doc = fake_apiserver.get("", "pods", "web", "default")
+    assert doc is not None
+    doc["status"]["phase"] = "Failed"
+    fake_apiserver.put("", "pods", doc)
+    sm = StatusManager(api, lookup={pod.metadata.uid: api_pod(fake_apiserver)}.get, clock=FakeClock())
+    sm._written[pod.metadata.uid] = running()
+    sm.set(pod.metadata.uid, running())
+    assert sm.pending() == []
+
+
+class _GatedApi:
+    """An ApiClient whose status writes of not-ready statuses wait for ``gate``."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+        self.gate = asyncio.Event()
+        self.held = asyncio.Event()
+
+    async def update_status(self, pod: Pod) -> Pod:
+        if any(c.type == "Ready" and c.status == "False" for c in pod.status.conditions):
+            self.held.set()
+            await self.gate.wait()
+        return await self.api.update_status(pod)
+
+    async def get(self, *args: Any, **kw: Any) -> Any:
+        return await self.api.get(*args, **kw)
+
+
+async def test_the_latest_status_lands_last_when_writes_overlap(fake_apiserver: FakeApiServer, api: ApiClient) -> None:
+    # Two writers on one pod: the older status (not ready), slow to write, used to land after
+    # the newer one (ready) through its conflict retry, and stay.
+    pod = put_pod(fake_apiserver)
+    uid = pod.metadata.uid
+    gated = _GatedApi(api)
+    sm = StatusManager(gated, lookup=lambda _uid: api_pod(fake_apiserver), clock=FakeClock(),  # type: ignore[arg-type]
+                       writers=2)
+    task = asyncio.create_task(sm.run())
+    try:
+        sm.set(uid, running(ready="False"))
+        await asyncio.wait_for(gated.held.wait(), 10)
+        sm.set(uid, running(ready="True"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        gated.gate.set()
+        await eventually(lambda: sm.pending() == [] and sm.writes == 2)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    ready = [c for c in api_pod(fake_apiserver).status.conditions if c.type == "Ready"]
+    assert [c.status for c in ready] == ["True"]
 
 
 def node_settings(tmp_path: Path) -> KubeletSettings:

@@ -114,6 +114,23 @@ async def test_pod_runs_with_an_ip_and_answers_from_a_node(api: ApiClient, clust
     assert await asyncio.to_thread(http_get_in, cluster, other, f"http://{p.status.pod_ip}:8080/") == "1 web\n"
 
 
+async def test_ready_condition_overwritten_by_the_controller_comes_back(api: ApiClient) -> None:
+    # What the node lifecycle controller does to the pods of a node it sees NotReady (a node
+    # just added, before its first Ready status, included): only the kubelet sets them ready
+    # again, also when its own status did not change meanwhile.
+    await api.create(pod("marked", [{"name": "app", "image": "localhost/web:1"}]))
+    await running(api, "marked")
+
+    async def ready() -> bool:
+        p = await api.get(Pod, "marked", namespace=NS)
+        return {c.type: c.status for c in p.status.conditions}.get("Ready") == "True"
+
+    await until(ready, 60, "pod marked Ready")
+    patch = {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}
+    await api.patch(Pod, "marked", patch, namespace=NS, patch_type="strategic", subresource="status")
+    await until(ready, 60, "pod marked Ready again after the controller's Ready=False")
+
+
 async def test_env_configmap_and_secret_volumes(api: ApiClient) -> None:
     await api.create(ConfigMap(metadata=meta.ObjectMeta(name="cfg", namespace=NS), data={"color": "blue"}))
     await api.create(Secret(metadata=meta.ObjectMeta(name="sec", namespace=NS),

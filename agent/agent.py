@@ -52,9 +52,10 @@ __all__ = ["Agent", "AgentSettings", "lan_device", "limit_malloc_arenas", "shrin
 log = logging.getLogger("picluster.agent")
 
 ROUTE_RESYNC = 300.0  # seconds between route checks when nothing changes
-# Requests in flight to the apiserver at once (watches have their own connections): a burst of
-# pod starts reuses a few keep-alive connections instead of opening dozens of TLS sessions.
-API_CONNECTIONS = 8
+# Requests in flight to the apiserver at once (watches have their own connections): enough for
+# the status writers, the pods being started (token requests), events, lease and node status,
+# so a burst of pod starts reuses keep-alive connections instead of opening dozens of TLS sessions.
+API_CONNECTIONS = 12
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,14 @@ from tests.integration.cli.conftest import PICTL, Cluster
 @contextmanager
 def _running(cluster: Cluster, *argv: str) -> Iterator[queue.Queue[str]]:
     """The installed pictl, its stdout lines in a queue; interrupted (Ctrl-C) and reaped at the end."""
-    proc = subprocess.Popen([str(PICTL), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)})
+    # A suite started in the background (`cmd &` in a script) ignores SIGINT, and children inherit
+    # an ignored signal: pictl would never see the Ctrl-C. A handler of our own is not inherited.
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([str(PICTL), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)})
+    finally:
+        signal.signal(signal.SIGINT, saved)
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
@@ -33,11 +39,11 @@ def _running(cluster: Cluster, *argv: str) -> Iterator[queue.Queue[str]]:
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            _, err = proc.communicate(timeout=20)
+            _, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate(timeout=10)
-            err = ""
+            raise AssertionError(f"pictl {' '.join(argv)} did not stop on Ctrl-C") from None
         assert "Traceback" not in (err or "")
 
 

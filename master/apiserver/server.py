@@ -37,6 +37,7 @@ from master.apiserver.requestinfo import RequestInfo, parse_request_info
 from master.apiserver.settings import ApiServerSettings
 from master.apiserver.storage import ResourceStorage
 from master.apiserver.transformer import Identity, Transformer
+from master.apiserver.ttl import EXPIRING, ExpiringLeases
 from master.apiserver.watchcache import INDEXES, NAME_INDEX, WatchCache
 from master.store.client import Client
 
@@ -82,10 +83,12 @@ class ApiServer:
     def __post_init__(self) -> None:
         self.storages: dict[str, ResourceStorage] = {}
         self.caches: dict[str, WatchCache] = {}
+        expiring = ExpiringLeases(self.client, ttl=self.settings.event_ttl, clock=self.settings.clock)
         for served in self.registry.storage_resources():
             st = ResourceStorage(
                 self.client, resource=served.plural, group=served.group, namespaced=served.namespaced,
                 transformer=self.transformers.get(served.plural, Identity()),
+                leases=expiring if served.plural in EXPIRING and self.settings.event_ttl > 0 else None,
             )
             self.storages[served.plural] = st
             self.caches[served.plural] = WatchCache(

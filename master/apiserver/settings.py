@@ -55,6 +55,8 @@ class ApiServerSettings:
     # A watcher whose unsent backlog exceeds this many events is closed (it relists or resumes).
     watcher_queue: int = 1000
     bookmark_interval: float = 60.0
+    # Events expire this many seconds after their last write (kube-apiserver's --event-ttl); 0: never.
+    event_ttl: float = 3600.0
     default_watch_timeout: float = 1800.0
     kubelet_port: int = 10250
     kubelet_timeout: float = 10.0

@@ -23,7 +23,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -45,6 +45,9 @@ from master.store.types import (
     TxnResponse,
     prefix_end,
 )
+
+if TYPE_CHECKING:
+    from master.apiserver.ttl import ExpiringLeases
 
 __all__ = ["ListPage", "ResourceStorage", "decode_continue", "encode_continue", "store_call"]
 
@@ -107,12 +110,15 @@ class ResourceStorage:
         group: str = "",
         namespaced: bool,
         transformer: Transformer | None = None,
+        leases: ExpiringLeases | None = None,
     ) -> None:
         self.client = client
         self.resource = resource
         self.group = group
         self.namespaced = namespaced
         self.transformer: Transformer = transformer or Identity()
+        # Set for resources whose objects expire (Events): every write is attached to a lease.
+        self.leases = leases
         self.prefix = f"/registry/{resource}/".encode()
 
     # -- keys and bytes ----------------------------------------------------------------------
@@ -214,9 +220,7 @@ class ResourceStorage:
         (allocations); when one of those compares fails, ``errors.conflict`` is raised."""
         key = self.key(namespace, name)
         compare = (Compare(key, CompareTarget.CREATE, CompareResult.EQUAL, 0), *extra_compare)
-        resp: TxnResponse = await store_call(
-            self.client.txn(compare, (OpPut(key, self.encode(key, obj)), *extra_ops), (OpRange(key),))
-        )
+        resp = await self._put_txn(key, self.encode(key, obj), compare, extra_ops)
         if not resp.succeeded:
             existing = resp.responses[0]
             if isinstance(existing, RangeResponse) and existing.kvs:
@@ -236,15 +240,33 @@ class ResourceStorage:
     ) -> dict[str, Any]:
         key = self.key(namespace, name)
         compare = (Compare(key, CompareTarget.MOD, CompareResult.EQUAL, expected_rv), *extra_compare)
-        resp: TxnResponse = await store_call(
-            self.client.txn(compare, (OpPut(key, self.encode(key, obj)), *extra_ops), (OpRange(key),))
-        )
+        resp = await self._put_txn(key, self.encode(key, obj), compare, extra_ops)
         if not resp.succeeded:
             current = resp.responses[0]
             if isinstance(current, RangeResponse) and not current.kvs:
                 raise errors.not_found(self.resource, name, self.group)
             raise errors.conflict(self.resource, name, self.group)
         return self._with_rv(obj, resp.header.revision)
+
+    async def _put_txn(self, key: bytes, value: bytes, compare: Sequence[Compare],
+                       extra_ops: Sequence[RequestOp]) -> TxnResponse:
+        """txn(compare -> put key [+ extra ops], else range key), the put on an expiring lease when
+        this resource's objects expire (granted afresh once if the store has lost it)."""
+
+        async def txn(lease: int) -> TxnResponse:
+            return await store_call(
+                self.client.txn(compare, (OpPut(key, value, lease=lease), *extra_ops), (OpRange(key),)))
+
+        if self.leases is None:
+            return await txn(0)
+        lease = await self.leases.lease()
+        try:
+            return await txn(lease)
+        except errors.ApiError as exc:
+            if not isinstance(exc.__cause__, store_errors.LeaseNotFoundError):
+                raise
+            self.leases.forget(lease)
+        return await txn(await self.leases.lease())
 
     async def delete(
         self,

@@ -61,6 +61,8 @@ class MasterOptions:
     service_cluster_ip_range: str
     service_node_port_range: str
     store_backend: str = "sqlite"
+    # How long Events live after their last write (kube-apiserver's --event-ttl); 0: forever.
+    event_ttl: float = 3600.0
     # Which of KNOWN_COMPONENTS run in this process.
     components: tuple[str, ...] = ("apiserver", "controller-manager", "scheduler")
     # For components running without the apiserver: how to reach it (empty: $KUBECONFIG, ~/.kube/config).
@@ -222,6 +224,7 @@ class ApiServerComponentAdapter:
             advertise_address=o.advertise_address,
             service_cidr=parse_service_cidr(o.service_cluster_ip_range),
             node_port_range=parse_node_port_range(o.service_node_port_range),
+            event_ttl=o.event_ttl,
             **_security_settings(o),
         )
         self.inner = ApiServerComponent(settings, self.ctx.client, self.ctx.step)
@@ -607,6 +610,8 @@ def register(app: typer.Typer) -> None:
         service_node_port_range: str = typer.Option("30000-32767", "--service-node-port-range"),
         store_backend: str = typer.Option("sqlite", "--store-backend",
                                           help="Embedded store backend: sqlite (durable) or memory."),
+        event_ttl: str = typer.Option("1h", "--event-ttl",
+                                      help="How long Events are kept after their last write (0: forever)."),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
         components: str = typer.Option(",".join(KNOWN_COMPONENTS), "--components",
                                        help="Comma-separated components to run in this process."),
@@ -688,6 +693,7 @@ def register(app: typer.Typer) -> None:
             advertise_address=advertise_address, etcd_servers=_split(etcd_servers),
             listen_client_urls=_split(listen_client_urls), service_cluster_ip_range=service_cluster_ip_range,
             service_node_port_range=service_node_port_range, store_backend=store_backend,
+            event_ttl=_duration(event_ttl, "--event-ttl"),
             components=_split(components), kubeconfig=kubeconfig, leader_elect=leader_elect,
             leader_elect_lease_duration=_duration(leader_elect_lease_duration, "--leader-elect-lease-duration"),
             leader_elect_renew_deadline=_duration(leader_elect_renew_deadline, "--leader-elect-renew-deadline"),

@@ -36,6 +36,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,7 +67,7 @@ class CachedObject:
     rv: int
     raw: bytes  # the object's JSON, resourceVersion included
     labels: dict[str, str]
-    fields: dict[str, str]
+    fields: dict[str, str]  # the selectable fields that are not "" (read them with .get(name, ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,11 @@ class WatchEvent:
 
 
 _CLOSED = None
+_NO_LABELS: dict[str, str] = {}
+
+
+def _interned(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str else value
 
 
 class Watcher:
@@ -270,8 +276,13 @@ class WatchCache:
     def _cached(self, kv: KeyValue, *, rv: int = 0) -> CachedObject:
         obj = self.storage.decode(kv, revision=rv)
         meta = obj.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        return CachedObject(kv.key, rv or kv.mod_revision, _encoder.encode(obj), labels, self.fields(obj))
+        labels = meta.get("labels") or _NO_LABELS
+        if isinstance(labels, dict) and labels:
+            labels = {_interned(k): _interned(v) for k, v in labels.items()}
+        # Only the fields that have a value (selectors read a missing one as ""), their values
+        # shared between objects: they are most of a small object's cached bytes otherwise.
+        fields = {k: sys.intern(v) for k, v in self.fields(obj).items() if v}
+        return CachedObject(kv.key, rv or kv.mod_revision, _encoder.encode(obj), labels, fields)
 
     def _cached_or_none(self, kv: KeyValue, *, rv: int = 0) -> CachedObject | None:
         """The cached form of a stored value, or None (logged) for one that is not an object of

@@ -39,7 +39,7 @@ __all__ = ["COMPONENTS", "LAUNCH_ENV", "MasterOptions", "launched", "register", 
 log = logging.getLogger("pictl.master")
 
 SQLITE_CACHE_KIB = 2048
-TLS_READ_BUFFER = 32 * 1024
+TLS_READ_BUFFER = 16 * 1024
 
 
 class Component(Protocol):
@@ -449,7 +449,8 @@ def _calm_gc() -> None:
 
 def _small_tls_buffers() -> None:
     """asyncio gives every TLS connection a 256 KiB read buffer; with an agent watch per node that
-    is most of a Pi master's memory. 32 KiB reads are as fast for API-sized messages."""
+    is most of a Pi master's memory. 16 KiB (one TLS record) reads are as fast for API-sized
+    messages."""
     import asyncio.sslproto
 
     asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER

@@ -145,6 +145,17 @@ class Watcher:
         self.last_rv = max(self.last_rv, item[1].rv)
         return item
 
+    def ready(self, limit: int) -> tuple[list[tuple[str, CachedObject]], bool]:
+        """Up to ``limit`` queued items, without waiting; and whether the watcher has ended."""
+        items: list[tuple[str, CachedObject]] = []
+        while len(items) < limit and not self.queue.empty():
+            item = self.queue.get_nowait()
+            if item is None:
+                return items, True
+            self.last_rv = max(self.last_rv, item[1].rv)
+            items.append(item)
+        return items, False
+
 
 class WatchCache:
     def __init__(

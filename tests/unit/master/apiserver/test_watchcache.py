@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -133,3 +134,37 @@ async def test_replay_from_the_window_is_filtered_too(pods: tuple[ResourceStorag
     w = cache.watch(b"/registry/pods/", pred, start, pred.pinned)
     await asyncio.sleep(0)
     assert await drain(w) == [("ADDED", "p2")]
+
+
+async def test_ready_takes_what_is_queued_without_waiting(pods: tuple[ResourceStorage, WatchCache]) -> None:
+    storage, cache = pods
+    w, _ = watch(cache, "")
+    assert w.ready(10) == ([], False)
+    for i in range(5):
+        await storage.create("ns", f"p{i}", pod(f"p{i}"))
+    await settle(storage, cache)
+    first, ended = w.ready(3)
+    assert [k for k, _ in first] == ["ADDED"] * 3 and not ended
+    rest, ended = w.ready(10)
+    assert len(rest) == 2 and not ended
+    assert w.last_rv == cache.rv
+    w.close()
+    assert w.ready(10) == ([], True)
+
+
+async def test_a_burst_reaches_an_http_watcher_whole_and_in_order(tmp_path: Path) -> None:
+    from tests.fixtures.apiserver import running_apiserver
+
+    async with running_apiserver(tmp_path) as api:
+        cms = "/api/v1/namespaces/default/configmaps"
+        _, lst = await api.get(cms)
+        async with api.watch(cms, {"resourceVersion": lst["metadata"]["resourceVersion"]}) as reader:
+            await asyncio.gather(*(api.post(cms, json={"apiVersion": "v1", "kind": "ConfigMap",
+                                                       "metadata": {"name": f"c{i:03d}"}}) for i in range(150)))
+            seen: list[dict[str, Any]] = []
+            while len(seen) < 150:
+                got = await reader.next()
+                assert got is not None
+                seen.append(got[1])
+        rvs = [int(o["metadata"]["resourceVersion"]) for o in seen]
+        assert rvs == sorted(rvs) and len({o["metadata"]["name"] for o in seen}) == 150

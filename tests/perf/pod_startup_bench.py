@@ -1,6 +1,7 @@
 """Pod startup latency and agent footprint on the testbed (real master, agents, containerd).
 
     .venv/bin/python tests/perf/pod_startup_bench.py [--pods 100] [--nodes 3] [--rate 5] [--sample 10]
+        [--pictl "/other/venv/bin/python -m master.cli.main"]   # the master and agents of another build
 
 Brings up a testbed (master + N simulated Pis), then:
 
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import statistics
 import time
 from pathlib import Path
@@ -34,7 +36,7 @@ from typing import Any
 
 import psutil
 
-from hw.testbed import Testbed
+from hw.testbed import Testbed, TestbedSettings
 from master.api import codec
 from master.api.core import Pod
 from master.cli.kube import metrics
@@ -133,6 +135,15 @@ def agent_breakdown(before: dict[str, metrics.Sample], after: dict[str, metrics.
     return out
 
 
+def agent_cpu(tb: Testbed) -> dict[str, tuple[float, float]]:
+    """CPU seconds used so far by each agent: (its own, its finished children's: the route helper)."""
+    out = {}
+    for node, pid in agent_pids(tb).items():
+        t = psutil.Process(pid).cpu_times()
+        out[node] = (t.user + t.system, t.children_user + t.children_system)
+    return out
+
+
 def make_pod(i: int) -> Pod:
     return codec.convert({
         "metadata": {"name": f"bench-{i:04d}", "namespace": NS, "labels": {"app": "bench"}},
@@ -217,10 +228,12 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=5.0, help="pods created per second")
     ap.add_argument("--sample", type=float, default=10.0, help="seconds to sample agent CPU")
     ap.add_argument("--name", default=f"pb{int(time.time()) % 100000}")
+    ap.add_argument("--pictl", default="", help="command that runs pictl for the master and agents "
+                    "(default: this checkout's), to compare builds on the same machine")
     args = ap.parse_args()
 
-    tb = Testbed(args.name)
-    result: dict[str, Any] = {"pods": args.pods, "nodes": args.nodes, "rate": args.rate,
+    tb = Testbed(args.name, TestbedSettings(pictl=tuple(shlex.split(args.pictl))))
+    result: dict[str, Any] = {"pods": args.pods, "nodes": args.nodes, "rate": args.rate, "pictl": args.pictl,
                               "cpus": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
     try:
         t0 = time.monotonic()
@@ -229,7 +242,9 @@ def main() -> None:
         time.sleep(3)
         idle = sample_agents(tb, args.sample)
         metrics_before = asyncio.run(agent_metrics(tb))
+        cpu_before = agent_cpu(tb)
         latencies, scheduling, total, per_node = asyncio.run(run_pods(tb, args.pods, args.rate))
+        cpu_after = agent_cpu(tb)
         metrics_after = asyncio.run(agent_metrics(tb))
         result["load_average_after"] = os.getloadavg()[0]
         time.sleep(5)
@@ -251,6 +266,9 @@ def main() -> None:
         "agents_loaded": {n: {k: round(v, 1) for k, v in d.items()} for n, d in loaded.items()},
         "agent_breakdown": agent_breakdown(metrics_before, metrics_after),
     })
+    for node, row in result["agent_breakdown"].items():
+        (own_a, kids_a), (own_b, kids_b) = cpu_after.get(node, (0.0, 0.0)), cpu_before.get(node, (0.0, 0.0))
+        row["agent_cpu_s"], row["children_cpu_s"] = round(own_a - own_b, 2), round(kids_a - kids_b, 2)
     lat = result["latency_ms"]
     print(f"pod startup (created -> Running seen by a watch), {len(latencies)}/{args.pods} pods on "
           f"{args.nodes} nodes at {args.rate:g}/s:")
@@ -265,10 +283,12 @@ def main() -> None:
         print(f"{node:8s} {i['rss_mb']:12.1f} {i['cpu_percent']:11.1f} {lo.get('rss_mb', 0):14.1f} "
               f"{lo.get('cpu_percent', 0):13.1f}")
     print(f"{'node':8s} {'started':>8s} {'kubelet p50':>12s} {'kubelet p99':>12s} {'sandbox ms':>11s} "
-          f"{'create ms':>10s} {'start ms':>9s}   (agent side: first seen -> running; mean CRI call)")
+          f"{'create ms':>10s} {'start ms':>9s} {'agent CPU s':>12s}   (agent side: first seen -> running; "
+          "mean CRI call; CPU during the run)")
     for node, row in result["agent_breakdown"].items():
         print(f"{node:8s} {row['pods_started']:8d} {row['kubelet_start_p50_ms']:12} {row['kubelet_start_p99_ms']:12} "
-              f"{row['run_podsandbox_ms']!s:>11s} {row['create_container_ms']!s:>10s} {row['start_container_ms']!s:>9s}")
+              f"{row['run_podsandbox_ms']!s:>11s} {row['create_container_ms']!s:>10s} {row['start_container_ms']!s:>9s} "
+              f"{row['agent_cpu_s'] + row['children_cpu_s']:12.2f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {RESULTS}")

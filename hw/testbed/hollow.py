@@ -114,8 +114,17 @@ class HollowNode:
         return f"HollowNode({self.name!r}, alive={self.alive})"
 
     def stop(self) -> None:
-        """Stop heartbeating and handling pods (the node "fails"; its objects stay as they are)."""
+        """Stop heartbeating and handling pods (the node "fails"; its objects stay as they are).
+
+        A renewal already on the wire still lands (and counts): wait for ``not renewing``
+        before taking ``renewals`` as final.
+        """
         self.alive = False
+
+    @property
+    def renewing(self) -> bool:
+        """A lease renewal is under way."""
+        return self._renew_lock.locked()
 
     def start(self) -> None:
         """Resume: renew the lease at once, refresh the Ready condition, and handle pending pods."""
@@ -363,7 +372,8 @@ class HollowCluster:
 
     async def _renew(self, node: HollowNode) -> None:
         async with node._renew_lock:
-            await self._renew_locked(node)
+            if node.alive:  # not stopped while this renewal waited for the one before
+                await self._renew_locked(node)
 
     async def _renew_locked(self, node: HollowNode) -> None:
         now = timefmt.format_micro_time(self.clock.time())

@@ -5,6 +5,7 @@ The map (each module owns one concept; import the module and qualify, e.g. ``err
 - ``kubeconfig``     kubeconfig files: load/merge, write, select a context -> ``ClientConfig``
 - ``config``         ``ClientConfig``: server, TLS material, token, timeouts, retries
 - ``transport``      pooled HTTPS, retries, Status -> exception mapping, streaming lines
+- ``http1``          HTTP/1.1 on asyncio streams (the wire under ``transport``; the agent's probes)
 - ``errors``         the exception tree (``ApiError`` subclasses carry the server's Status)
 - ``rest``           ``ApiClient``: typed verbs, watch, subresources, raw requests
 - ``cache``          the informer cache with indexes; ``meta_namespace_key`` / ``split_key``

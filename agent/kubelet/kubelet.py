@@ -359,7 +359,7 @@ class Kubelet:
         await self.server.start()
         if self.server.port != s.port:
             self.node_status.settings = replace(self.node_status.settings, port=self.server.port)
-        self._step(f"kubelet: serving HTTPS on {s.address}:{self.server.port} (/containerLogs, /metrics, /healthz)")
+        self._step(f"kubelet: serving HTTPS on {s.address}:{self.server.port} (/containerLogs, /pods, /metrics, /metrics/resource, /healthz)")
         node = await self.node_status.register()
         self.lease.observe_node(node)
         self._step(f"kubelet: node {s.node_name} registered (InternalIP {s.node_ip})")

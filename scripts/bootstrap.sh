@@ -27,6 +27,23 @@ if ((${#missing[@]})) || [[ "${PICLUSTER_APT_UPDATE:-}" == 1 ]]; then
   fi
 fi
 
+# Stock kubectl (the compatibility tests drive it) is not in Debian 12: take it from the
+# Kubernetes project's own apt repository, for the minor version the API serves.
+KUBECTL_MINOR=v1.32
+if ! command -v kubectl >/dev/null; then
+  echo "==> kubectl $KUBECTL_MINOR from pkgs.k8s.io"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends gpg >/dev/null
+  install -d -m 0755 /etc/apt/keyrings
+  curl -fsSL "https://pkgs.k8s.io/core:/stable:/$KUBECTL_MINOR/deb/Release.key" \
+    | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+  chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/$KUBECTL_MINOR/deb/ /" \
+    > /etc/apt/sources.list.d/kubernetes.list
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends kubectl >/dev/null
+fi
+
 # A Python >= 3.11 for the venv: the one on PATH when it is new enough, else Debian's.
 PY=${PYTHON:-}
 if [[ -z "$PY" ]]; then
@@ -38,9 +55,15 @@ if [[ -z "$PY" ]]; then
 fi
 
 stamp=.venv/.picluster-installed
-if [[ ! -x .venv/bin/python ]]; then
+# A venv whose interpreter is gone is made again; one a failed run left without pip, repaired.
+if ! .venv/bin/python -c '' >/dev/null 2>&1; then
   echo "==> creating .venv with $PY"
+  rm -rf .venv
   "$PY" -m venv .venv
+elif ! .venv/bin/python -c 'import pip' >/dev/null 2>&1; then
+  echo "==> repairing .venv with $PY"
+  "$PY" -m venv .venv
+  rm -f "$stamp"
 fi
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   echo "==> pip install -e .[test]"

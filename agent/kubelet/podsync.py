@@ -123,7 +123,9 @@ def sandbox_config(pod: Pod, settings: KubeletSettings, attempt: int) -> Sandbox
         for p in c.ports
         if p.host_port > 0 and not pod.spec.host_network
     )
-    hostname = (pod.spec.hostname or m.name)[:63].rstrip("-.")
+    # A host-network pod shares the node's UTS namespace too: it keeps the node's hostname (the
+    # runtime refuses to set one there).
+    hostname = "" if pod.spec.host_network else (pod.spec.hostname or m.name)[:63].rstrip("-.")
     grace = pod.spec.termination_grace_period_seconds
     return SandboxConfig(
         name=m.name,

@@ -271,6 +271,11 @@ class FakeRuntime:
     async def run_sandbox(self, config: SandboxConfig) -> str:
         self._enter("run_sandbox", config.name)
         check_sandbox_config(config)
+        if config.host_network and config.hostname:
+            raise errors.CRIError(
+                "failed to create containerd task: OCI runtime create failed: runc create failed: "
+                "unable to set hostname without a private UTS namespace: unknown"
+            )
         key = f"{config.name}_{config.namespace}_{config.uid}_{config.attempt}"
         for s in self._sandboxes.values():
             c = s.config

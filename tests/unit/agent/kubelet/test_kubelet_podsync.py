@@ -431,6 +431,8 @@ async def test_active_deadline_fails_the_pod(h: SyncHarness) -> None:
 async def test_host_network_pod_uses_the_node_ip(h: SyncHarness) -> None:
     r = await h.sync(make_pod(hostNetwork=True))
     assert r.status.pod_ip == "10.77.0.11"
+    # It runs: no hostname of its own, which the runtime refuses in the node's UTS namespace.
+    assert r.running, r.status
 
 
 async def test_termination_message_from_file(h: SyncHarness) -> None:

@@ -24,6 +24,7 @@ from agent.kubelet.cri import (
     AlreadyExistsError,
     ContainerConfig,
     ContainerState,
+    CRIError,
     DeadlineExceededError,
     FailedPreconditionError,
     ImagePullError,
@@ -204,6 +205,11 @@ class RuntimeContract:
         sid, _ = await harness.run_sandbox(host_network=True, hostname="")
         st = await harness.runtime.sandbox_status(sid)
         assert st.host_network and st.ip == "" and st.state is SandboxState.READY
+
+    async def test_host_network_sandbox_cannot_set_a_hostname(self, harness: Harness) -> None:
+        # runc: "unable to set hostname without a private UTS namespace" (the node's is shared).
+        with pytest.raises(CRIError):
+            await harness.run_sandbox(host_network=True, hostname="web")
 
     async def test_list_sandboxes_filters(self, harness: Harness) -> None:
         rt = harness.runtime

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from master.controllers.settings import ControllerManagerSettings
+from master.util import eventloop
 
 if TYPE_CHECKING:  # the running master does without the CLI's libraries (see ``launched``)
     import typer
@@ -63,6 +64,8 @@ class MasterOptions:
     store_backend: str = "sqlite"
     # How long Events live after their last write (kube-apiserver's --event-ttl); 0: forever.
     event_ttl: float = 3600.0
+    # master.util.eventloop: auto (uvloop when installed), uvloop or asyncio.
+    event_loop: str = "auto"
     # Which of KNOWN_COMPONENTS run in this process.
     components: tuple[str, ...] = ("apiserver", "controller-manager", "scheduler")
     # For components running without the apiserver: how to reach it (empty: $KUBECONFIG, ~/.kube/config).
@@ -392,6 +395,10 @@ def _validate(options: MasterOptions) -> None:
 
     parse_service_cidr(options.service_cluster_ip_range)
     parse_node_port_range(options.service_node_port_range)
+    try:
+        eventloop.check(options.event_loop)
+    except ValueError as exc:
+        raise ValueError(f"invalid --event-loop: {exc}") from None
     if options.store_backend not in ("sqlite", "memory"):
         raise ValueError(f"invalid --store-backend {options.store_backend!r}: want sqlite or memory")
     if not 0 <= options.secure_port <= 65535:
@@ -450,7 +457,7 @@ def _calm_gc() -> None:
 def _small_tls_buffers() -> None:
     """asyncio gives every TLS connection a 256 KiB read buffer; with an agent watch per node that
     is most of a Pi master's memory. 16 KiB (one TLS record) reads are as fast for API-sized
-    messages."""
+    messages. (For asyncio's own loop; uvloop's TLS needs less memory per connection anyway.)"""
     import asyncio.sslproto
 
     asyncio.sslproto.SSLProtocol.max_size = TLS_READ_BUFFER
@@ -581,7 +588,7 @@ def _run(options: MasterOptions) -> int:
         await run_master(options, stop=stop)
 
     try:
-        asyncio.run(main())
+        eventloop.run(main(), loop=options.event_loop)
     except OSError as exc:
         print(f"error: master: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
         return 1
@@ -614,6 +621,8 @@ def register(app: typer.Typer) -> None:
         event_ttl: str = typer.Option("1h", "--event-ttl",
                                       help="How long Events are kept after their last write (0: forever)."),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+        event_loop: str = typer.Option("auto", "--event-loop",
+                                       help="auto (uvloop when installed), uvloop or asyncio."),
         components: str = typer.Option(",".join(KNOWN_COMPONENTS), "--components",
                                        help="Comma-separated components to run in this process."),
         kubeconfig: str = typer.Option("", "--kubeconfig",
@@ -694,7 +703,7 @@ def register(app: typer.Typer) -> None:
             advertise_address=advertise_address, etcd_servers=_split(etcd_servers),
             listen_client_urls=_split(listen_client_urls), service_cluster_ip_range=service_cluster_ip_range,
             service_node_port_range=service_node_port_range, store_backend=store_backend,
-            event_ttl=_duration(event_ttl, "--event-ttl"),
+            event_ttl=_duration(event_ttl, "--event-ttl"), event_loop=event_loop,
             components=_split(components), kubeconfig=kubeconfig, leader_elect=leader_elect,
             leader_elect_lease_duration=_duration(leader_elect_lease_duration, "--leader-elect-lease-duration"),
             leader_elect_renew_deadline=_duration(leader_elect_renew_deadline, "--leader-elect-renew-deadline"),

@@ -20,6 +20,7 @@ from master.cli.main import main
         pytest.param(["--etcd-servers", "ftp://x"], "unsupported scheme", id="etcd-url"),
         pytest.param(["--log-level", "loud"], "invalid --log-level", id="log-level"),
         pytest.param(["--event-ttl", "soon"], "invalid --event-ttl", id="event-ttl"),
+        pytest.param(["--event-loop", "trio"], "invalid --event-loop", id="event-loop"),
     ],
 )
 def test_bad_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str) -> None:

@@ -7,17 +7,28 @@ number of nodes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.e2e.helpers_e2e import Cluster, Load, daemonset, nodes_of, service, web_deployment
+from tests.e2e.helpers_e2e import Cluster, Load, daemonset, is_ready, nodes_of, service, web_deployment
 
 pytestmark = [pytest.mark.root, pytest.mark.containerd, pytest.mark.slow]
 
 
 def _one_per_node(cluster: Cluster, ns: str, selector: str) -> bool:
-    pods = cluster.ready_pods(ns, selector)
+    pods = cluster.live_pods(ns, selector)
     want = sorted(n.name for n in cluster.tb.nodes)
-    return sorted(p["spec"]["nodeName"] for p in pods) == want
+    ready = sorted(p["spec"].get("nodeName", "") for p in pods if is_ready(p))
+    # The reason goes into the timeout's message: which node lacks a ready pod, and why.
+    assert ready == want, f"ready on {ready}, want {want}; not ready: " + ", ".join(
+        f"{p['metadata']['name']} on {p['spec'].get('nodeName') or '(unscheduled)'} "
+        f"({(p.get('status') or {}).get('phase')}, {_conditions(p)})" for p in pods if not is_ready(p))
+    return True
+
+
+def _conditions(pod: dict[str, Any]) -> str:
+    return " ".join(f"{c.get('type')}={c.get('status')}" for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def test_daemonset_lands_on_every_node_including_a_new_one(cluster: Cluster, ns: str) -> None:

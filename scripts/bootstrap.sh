@@ -30,18 +30,25 @@ fi
 # Stock kubectl (the compatibility tests drive it) is not in Debian 12: take it from the
 # Kubernetes project's own apt repository, for the minor version the API serves.
 KUBECTL_MINOR=v1.32
+install_kubectl() {  # each step must succeed (set -e does not apply inside an if)
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends gpg >/dev/null &&
+  install -d -m 0755 /etc/apt/keyrings &&
+  curl -fsSL "https://pkgs.k8s.io/core:/stable:/$KUBECTL_MINOR/deb/Release.key" \
+    | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg &&
+  chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.gpg &&
+  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/$KUBECTL_MINOR/deb/ /" \
+    > /etc/apt/sources.list.d/kubernetes.list &&
+  apt-get update -qq &&
+  apt-get install -y -qq --no-install-recommends kubectl >/dev/null
+}
 if ! command -v kubectl >/dev/null; then
   echo "==> kubectl $KUBECTL_MINOR from pkgs.k8s.io"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends gpg >/dev/null
-  install -d -m 0755 /etc/apt/keyrings
-  curl -fsSL "https://pkgs.k8s.io/core:/stable:/$KUBECTL_MINOR/deb/Release.key" \
-    | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
-  chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.gpg
-  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/$KUBECTL_MINOR/deb/ /" \
-    > /etc/apt/sources.list.d/kubernetes.list
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends kubectl >/dev/null
+  # picluster itself does not need kubectl; without it the kubectl compatibility tests fail.
+  if ! install_kubectl; then
+    rm -f /etc/apt/sources.list.d/kubernetes.list
+    echo "warning: could not install kubectl from pkgs.k8s.io; install kubectl $KUBECTL_MINOR yourself" >&2
+  fi
 fi
 
 # A Python >= 3.11 for the venv: the one on PATH when it is new enough, else Debian's.

@@ -22,9 +22,11 @@ that value, and an event is offered only to the watchers filed under its object'
 object's) values plus the watchers filed under none. With an agent watch per node, a pod event
 costs two lookups, not a predicate per node.
 
-Slow-watcher policy: each watcher has a bounded queue; a watcher whose queue is full when an
-event arrives is closed (its HTTP stream ends, the client re-watches from its last
-resourceVersion, or relists on 410). The cache never buffers without bound for anyone.
+Slow-watcher policy: each watcher has a bounded backlog; a watcher whose backlog is full when an
+event arrives is closed. It still sends what was queued (a gapless run of events), then its HTTP
+stream ends and the client re-watches from its last resourceVersion, or relists on 410. Nothing
+queued is dropped: a client that got events after a dropped one would resume past it and never
+see it. The cache never buffers without bound for anyone.
 
 When the store watch fails it is resumed from the last revision; if that revision was compacted
 the cache relists, moves its window to the new revision and closes every watcher.
@@ -95,7 +97,10 @@ class Watcher:
         self.predicate = predicate
         # (field, value) this watcher is filed under in the cache's index; None: sees every event.
         self.index = index
-        self.queue: asyncio.Queue[tuple[str, CachedObject] | None] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[tuple[str, CachedObject] | None] = asyncio.Queue()
+        # The most events queued for the client before it counts as too slow (the queue itself is
+        # unbounded so that the end marker always fits behind them).
+        self.limit = maxsize
         self.closed = False
         self.last_rv = 0
         # Events at or before this revision were seen by the client already (a list at a
@@ -121,21 +126,18 @@ class Watcher:
             kind = event.type
         else:
             return
-        try:
-            self.queue.put_nowait((kind, event.obj))
-        except asyncio.QueueFull:
+        if self.queue.qsize() >= self.limit:
             log.info("watch cache %s: closing a watcher that fell %d events behind",
                      self.cache.storage.resource, self.queue.qsize())
             self.close()
+            return
+        self.queue.put_nowait((kind, event.obj))
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         self.cache.forget(self)
-        # Make room so the end marker always fits: the watcher is going away anyway.
-        while self.queue.full():
-            self.queue.get_nowait()
         self.queue.put_nowait(_CLOSED)
 
     async def next(self) -> tuple[str, CachedObject] | None:
@@ -416,8 +418,7 @@ class WatchCache:
         watcher = Watcher(self, predicate, self.watcher_queue, index)
         if since is None:
             initial, _ = self.snapshot(prefix, predicate)
-            if len(initial) >= self.watcher_queue:
-                watcher.queue = asyncio.Queue(len(initial) + self.watcher_queue)
+            watcher.limit = len(initial) + self.watcher_queue
             for obj in initial:
                 watcher.queue.put_nowait(("ADDED", obj))
         else:
@@ -425,8 +426,7 @@ class WatchCache:
                 raise errors.gone(f"too old resource version: {since} ({self.window_start})")
             watcher.since = since
             replay = [e for e in self.events if e.rv > since]
-            if len(replay) >= self.watcher_queue:
-                watcher.queue = asyncio.Queue(len(replay) + self.watcher_queue)
+            watcher.limit = len(replay) + self.watcher_queue
             for e in replay:
                 watcher.offer(e)
         watcher.last_rv = self.rv if since is None else max(since, self.rv)

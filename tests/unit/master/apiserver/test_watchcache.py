@@ -168,3 +168,22 @@ async def test_a_burst_reaches_an_http_watcher_whole_and_in_order(tmp_path: Path
                 seen.append(got[1])
         rvs = [int(o["metadata"]["resourceVersion"]) for o in seen]
         assert rvs == sorted(rvs) and len({o["metadata"]["name"] for o in seen}) == 150
+
+
+async def test_a_slow_watcher_ends_after_a_gapless_run(pods: tuple[ResourceStorage, WatchCache]) -> None:
+    """Closed for falling behind, a watcher still yields what was queued, in order and without a
+    hole, then ends: the client resumes from the last event it got and misses none."""
+    storage, cache = pods
+    cache.watcher_queue = 5
+    w, _ = watch(cache, "")
+    for i in range(12):
+        await storage.create("ns", f"p{i:02d}", pod(f"p{i:02d}"))
+    await settle(storage, cache)
+    assert w.closed and w not in cache.watchers
+    got, ended = w.ready(100)
+    assert ended and [msgspec.json.decode(o.raw)["metadata"]["name"] for _, o in got] == [
+        f"p{i:02d}" for i in range(5)]
+    resumed = cache.watch(b"/registry/pods/", lambda _o: True, got[-1][1].rv)
+    rest, ended = resumed.ready(100)
+    assert not ended and [msgspec.json.decode(o.raw)["metadata"]["name"] for _, o in rest] == [
+        f"p{i:02d}" for i in range(5, 12)]

@@ -24,4 +24,5 @@ Shared by every component; imports nothing else of ours. Where things are::
     registry       Resource entries and the Registry (DEFAULT) the apiserver and CLI look up
     helpers        controller_ref, conditions, readiness, keys (never mutating their input)
     admission      DefaultTolerationSeconds and other pure admission steps
+    scheduling     tolerations vs taints, node selectors and required node affinity vs nodes
 """

@@ -31,8 +31,7 @@ The map::
     expectations     creations and deletions not yet seen by the informer
     podcontrol       pods from templates, create / delete with events
     servicepods      pods behind a Service, port resolution
-    taints           toleration matching, taint list edits
-    nodeaffinity     node selector and required node affinity matching
+    taints           the node taint keys, taint list edits (matching: master.api.scheduling)
     hashing          pod template hashes (pod-template-hash, controller-revision-hash)
     util             selector cache, slow-start batches, int-or-percent, status writes
 """

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 
 import msgspec
 
-from master.api import apps, core
+from master.api import apps, core, scheduling
 from master.api import helpers as api_helpers
 from master.client import errors
 from master.client.cache import NAMESPACE_INDEX
 from master.client.events import WARNING
-from master.controllers import claims, nodeaffinity
+from master.controllers import claims
 from master.controllers import taints as taint_util
 from master.controllers.context import ControllerContext, pods_by_controller
 from master.controllers.expectations import Expectations
@@ -103,7 +103,7 @@ def should_run(ds: apps.DaemonSet, node: core.Node) -> tuple[bool, bool]:
     spec = ds.spec.template.spec
     if spec.node_name and spec.node_name != node.metadata.name:
         return False, False
-    if not nodeaffinity.matches_node(spec, node):
+    if not scheduling.matches_node(spec, node):
         return False, False
     tolerations = daemon_tolerations(spec)
     relevant = [t for t in node.spec.taints if t.effect in ("NoSchedule", "NoExecute")]

@@ -1,7 +1,7 @@
 """Taints and tolerations, as the node lifecycle, taint eviction and DaemonSet controllers use them.
 
-A toleration matches a taint when its effect is empty or equal, and either its operator is
-``Exists`` (an empty key then matches every key) or its key and value equal the taint's::
+Whether one toleration matches a taint is ``master.api.scheduling.tolerates`` (the scheduler's
+rule too)::
 
     tolerates([Toleration(key="node.kubernetes.io/unreachable", operator="Exists",
                           effect="NoExecute", toleration_seconds=300)],
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from master.api import core
+from master.api import core, scheduling
 
 __all__ = [
     "DISK_PRESSURE",
@@ -22,7 +22,6 @@ __all__ = [
     "PID_PRESSURE",
     "UNREACHABLE",
     "UNSCHEDULABLE",
-    "matches",
     "tolerates",
     "untolerated",
     "with_taints",
@@ -40,18 +39,8 @@ NO_EXECUTE = "NoExecute"
 NO_SCHEDULE = "NoSchedule"
 
 
-def matches(toleration: core.Toleration, taint: core.Taint) -> bool:
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.operator == "Exists":
-        return not toleration.key or toleration.key == taint.key
-    if toleration.operator not in ("", "Equal"):
-        return False
-    return toleration.key == taint.key and toleration.value == taint.value
-
-
 def tolerates(tolerations: Iterable[core.Toleration], taint: core.Taint) -> bool:
-    return any(matches(t, taint) for t in tolerations)
+    return any(scheduling.tolerates(t, taint) for t in tolerations)
 
 
 def untolerated(tolerations: Sequence[core.Toleration], taints: Iterable[core.Taint]) -> list[core.Taint]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from master.api import core, timefmt
+from master.api import core, scheduling, timefmt
 from master.client import errors
 from master.client.events import NORMAL
 from master.controllers import taints as taint_util
@@ -40,7 +40,7 @@ def eviction_delay(pod: core.Pod, no_execute: list[core.Taint]) -> float | None:
     tolerations = pod.spec.tolerations
     if taint_util.untolerated(tolerations, no_execute):
         return 0.0
-    used = [t for t in tolerations if any(taint_util.matches(t, taint) for taint in no_execute)]
+    used = [t for t in tolerations if any(scheduling.tolerates(t, taint) for taint in no_execute)]
     seconds = [t.toleration_seconds for t in used if t.toleration_seconds is not None]
     if not seconds:
         return None

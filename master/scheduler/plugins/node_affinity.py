@@ -14,12 +14,13 @@ from typing import Any
 import msgspec
 
 from master.api import core
+from master.api.scheduling import RequiredNodeAffinity, match_node_selector_term
 from master.scheduler.framework import status
 from master.scheduler.framework.interface import ActionType, ClusterEvent, CycleState, Handle
 from master.scheduler.framework.registry import parse_args
 from master.scheduler.framework.status import Status
 from master.scheduler.framework.types import NodeInfo, PodInfo
-from master.scheduler.plugins.helpers import RequiredNodeAffinity, default_normalize, match_node_selector_term
+from master.scheduler.plugins.helpers import default_normalize
 
 __all__ = ["NAME", "REASON", "NodeAffinity", "NodeAffinityArgs", "new"]
 
@@ -46,7 +47,7 @@ class NodeAffinity:
         return [ClusterEvent("Node", ActionType.ADD | ActionType.UPDATE_NODE_LABEL)]
 
     def pre_filter(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status | None:
-        required = RequiredNodeAffinity(pod.pod)
+        required = RequiredNodeAffinity(pod.pod.spec)
         if required.empty() and self._added_terms is None:
             return status.SKIP
         state.write(_FILTER_KEY, required)

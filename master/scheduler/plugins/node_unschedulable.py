@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from master.api import core
+from master.api.scheduling import tolerates
 from master.scheduler.framework import status
 from master.scheduler.framework.interface import ActionType, ClusterEvent, CycleState, Handle
 from master.scheduler.framework.status import Status
 from master.scheduler.framework.types import NodeInfo, PodInfo
-from master.scheduler.plugins.helpers import tolerates
 
 __all__ = ["NAME", "REASON", "NodeUnschedulable", "new"]
 

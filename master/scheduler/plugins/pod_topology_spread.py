@@ -33,12 +33,12 @@ from typing import Any
 import msgspec
 
 from master.api import core, labels
+from master.api.scheduling import RequiredNodeAffinity, find_untolerated_taint
 from master.scheduler.framework import status
 from master.scheduler.framework.interface import MAX_NODE_SCORE, ActionType, ClusterEvent, CycleState, Handle
 from master.scheduler.framework.registry import PluginArgsError, parse_args
 from master.scheduler.framework.status import Status
 from master.scheduler.framework.types import NodeInfo, PodInfo
-from master.scheduler.plugins.helpers import RequiredNodeAffinity, find_untolerated_taint
 
 __all__ = ["MISSING_LABEL_REASON", "NAME", "REASON", "PodTopologySpread", "new"]
 
@@ -106,7 +106,7 @@ class _Eligibility:
     """Which nodes count toward a constraint (the node inclusion policies)."""
 
     def __init__(self, pod: core.Pod) -> None:
-        self.affinity = RequiredNodeAffinity(pod)
+        self.affinity = RequiredNodeAffinity(pod.spec)
         self.tolerations = pod.spec.tolerations
 
     def includes(self, c: Constraint, node: NodeInfo) -> bool:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from master.api.scheduling import find_untolerated_taint, tolerates
 from master.scheduler.framework import status
 from master.scheduler.framework.interface import ActionType, ClusterEvent, CycleState, Handle
 from master.scheduler.framework.status import Status
 from master.scheduler.framework.types import NodeInfo, PodInfo
-from master.scheduler.plugins.helpers import default_normalize, find_untolerated_taint, tolerates
+from master.scheduler.plugins.helpers import default_normalize
 
 __all__ = ["NAME", "TaintToleration", "new", "untolerated_reason"]
 

@@ -129,22 +129,6 @@ UNREACHABLE = core.Taint(key=taints.UNREACHABLE, effect="NoExecute")
 DEDICATED = core.Taint(key="dedicated", value="gpu", effect="NoSchedule")
 
 
-@pytest.mark.parametrize(
-    ("toleration", "taint", "want"),
-    [
-        pytest.param(core.Toleration(key=taints.UNREACHABLE, operator="Exists"), UNREACHABLE, True, id="exists-any-effect"),
-        pytest.param(core.Toleration(operator="Exists"), DEDICATED, True, id="exists-empty-key-matches-all"),
-        pytest.param(core.Toleration(key="dedicated", value="gpu", effect="NoSchedule"), DEDICATED, True, id="equal"),
-        pytest.param(core.Toleration(key="dedicated", value="cpu"), DEDICATED, False, id="equal-other-value"),
-        pytest.param(core.Toleration(key="dedicated", operator="Exists", effect="NoExecute"), DEDICATED, False,
-                     id="other-effect"),
-        pytest.param(core.Toleration(key="x", operator="Gt"), DEDICATED, False, id="unknown-operator"),
-    ],
-)
-def test_toleration_matches(toleration: core.Toleration, taint: core.Taint, want: bool) -> None:
-    assert taints.matches(toleration, taint) is want
-
-
 def test_with_taints() -> None:
     base = [DEDICATED]
     assert taints.with_taints(base, add=[DEDICATED]) is None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from master.api import apps, core, meta, timefmt
-from master.controllers import nodeaffinity, taints
+from master.controllers import taints
 from master.controllers.daemonset import HASH_LABEL, DaemonSetController, daemon_pod_spec, should_run
 from master.controllers.hashing import compute_hash
 from tests.unit.master.controllers.harness import START, Harness, harness, node, pod
@@ -67,22 +67,6 @@ def affinity(*terms: core.NodeSelectorTerm) -> core.Affinity:
 )
 def test_should_run(pod_spec: dict[str, Any], the_node: core.Node, want: tuple[bool, bool]) -> None:
     assert should_run(ds(pod=pod_spec), the_node) == want
-
-
-@pytest.mark.parametrize(
-    ("requirement", "labels", "want"),
-    [
-        pytest.param(req("k", "NotIn", "a"), {"k": "b"}, True, id="notin"),
-        pytest.param(req("k", "Exists"), {}, False, id="exists-missing"),
-        pytest.param(req("k", "DoesNotExist"), {}, True, id="does-not-exist"),
-        pytest.param(req("cores", "Gt", "4"), {"cores": "8"}, True, id="gt"),
-        pytest.param(req("cores", "Lt", "4"), {"cores": "x"}, False, id="lt-not-a-number"),
-    ],
-)
-def test_node_affinity_operators(requirement: core.NodeSelectorRequirement, labels: dict[str, str],
-                                 want: bool) -> None:
-    spec = core.PodSpec(containers=[], affinity=affinity(core.NodeSelectorTerm(match_expressions=[requirement])))
-    assert nodeaffinity.matches_node(spec, node("n", labels=labels)) is want
 
 
 def test_daemon_pod_spec() -> None:

@@ -15,6 +15,7 @@ Shared by every component; imports nothing else of ours. Where things are::
     authorization  SubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview (not stored)
     schema         field markers: QuantityStr, IntOrString, merge_by(...), MERGE, RETAIN_KEYS
     codec          encode / decode / convert / to_builtins / encode_list / decode_list / clone
+    unstructured   dig: a path into a plain-JSON object, a default where it leaves it
     timefmt        RFC 3339 helpers          quantity   "100m", "128Mi" -> exact values
     field          FieldError and builders   validation name/label/port syntax checks
     status         Status builders (not_found, conflict, invalid, ...) and StatusError

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from master.api.unstructured import dig
+
 __all__ = ["age", "table", "wants_table"]
 
 Row = Callable[[dict[str, Any], float], list[Any]]
@@ -65,22 +67,6 @@ def human_duration(seconds: float) -> str:
 def age(obj: dict[str, Any], now: float) -> str:
     ts = _ts((obj.get("metadata") or {}).get("creationTimestamp"))
     return "<unknown>" if ts is None else human_duration(now - ts)
-
-
-def _get(obj: Any, *path: str | int, default: Any = None) -> Any:
-    cur = obj
-    for p in path:
-        if isinstance(p, int):
-            if not isinstance(cur, list) or len(cur) <= p:
-                return default
-            cur = cur[p]
-        else:
-            if not isinstance(cur, dict):
-                return default
-            cur = cur.get(p)
-        if cur is None:
-            return default
-    return cur
 
 
 def _none(value: Any) -> Any:
@@ -136,7 +122,7 @@ def _pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int]:
                 has_running = True
         if reason == "Completed" and has_running:
             reason = "Running"
-    if _get(pod, "metadata", "deletionTimestamp") and status.get("reason") != "NodeLost":
+    if dig(pod, "metadata", "deletionTimestamp") and status.get("reason") != "NodeLost":
         reason = "Terminating"
     return reason, ready, total, restarts
 
@@ -144,29 +130,29 @@ def _pod_status(pod: dict[str, Any]) -> tuple[str, int, int, int]:
 def _pod_row(pod: dict[str, Any], now: float) -> list[Any]:
     reason, ready, total, restarts = _pod_status(pod)
     status = pod.get("status") or {}
-    gates = _get(pod, "spec", "readinessGates") or []
+    gates = dig(pod, "spec", "readinessGates") or []
     return [
-        _get(pod, "metadata", "name", default=""), f"{ready}/{total}", reason, restarts, age(pod, now),
-        _none(status.get("podIP")), _none(_get(pod, "spec", "nodeName")),
+        dig(pod, "metadata", "name", default=""), f"{ready}/{total}", reason, restarts, age(pod, now),
+        _none(status.get("podIP")), _none(dig(pod, "spec", "nodeName")),
         _none(status.get("nominatedNodeName")), f"{len(gates)}/{len(gates)}" if gates else "<none>",
     ]
 
 
 def _node_row(node: dict[str, Any], now: float) -> list[Any]:
-    conditions = _get(node, "status", "conditions", default=[])
+    conditions = dig(node, "status", "conditions", default=[])
     ready = next((c for c in conditions if c.get("type") == "Ready"), None)
     status = "Unknown" if ready is None else "Ready" if ready.get("status") == "True" else "NotReady"
-    if _get(node, "spec", "unschedulable"):
+    if dig(node, "spec", "unschedulable"):
         status += ",SchedulingDisabled"
-    labels = _get(node, "metadata", "labels", default={})
+    labels = dig(node, "metadata", "labels", default={})
     roles = sorted({k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k}
                    | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
-    addresses = _get(node, "status", "addresses", default=[])
+    addresses = dig(node, "status", "addresses", default=[])
     internal = next((a.get("address") for a in addresses if a.get("type") == "InternalIP"), None)
     external = next((a.get("address") for a in addresses if a.get("type") == "ExternalIP"), None)
-    info = _get(node, "status", "nodeInfo", default={})
+    info = dig(node, "status", "nodeInfo", default={})
     return [
-        _get(node, "metadata", "name", default=""), status, ",".join(roles) or "<none>", age(node, now),
+        dig(node, "metadata", "name", default=""), status, ",".join(roles) or "<none>", age(node, now),
         info.get("kubeletVersion", ""), _none(internal), _none(external), _none(info.get("osImage")),
         _none(info.get("kernelVersion")), _none(info.get("containerRuntimeVersion")),
     ]
@@ -189,20 +175,20 @@ def _selector(sel: dict[str, str] | None) -> str:
 def _service_row(svc: dict[str, Any], now: float) -> list[Any]:
     spec = svc.get("spec") or {}
     external = spec.get("externalIPs") or []
-    ingress = _get(svc, "status", "loadBalancer", "ingress", default=[])
+    ingress = dig(svc, "status", "loadBalancer", "ingress", default=[])
     ext = ",".join([*external, *(i.get("ip") or i.get("hostname", "") for i in ingress)])
     if not ext:
         ext = "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
     if spec.get("type") == "ExternalName":
         ext = spec.get("externalName", "<none>")
     return [
-        _get(svc, "metadata", "name", default=""), spec.get("type", "ClusterIP"), _none(spec.get("clusterIP")),
+        dig(svc, "metadata", "name", default=""), spec.get("type", "ClusterIP"), _none(spec.get("clusterIP")),
         ext, _ports(spec.get("ports") or []), age(svc, now), _selector(spec.get("selector")),
     ]
 
 
 def _workload_images(obj: dict[str, Any]) -> tuple[str, str]:
-    containers = _get(obj, "spec", "template", "spec", "containers", default=[])
+    containers = dig(obj, "spec", "template", "spec", "containers", default=[])
     return (",".join(c.get("name", "") for c in containers) or "<none>",
             ",".join(c.get("image", "") for c in containers) or "<none>")
 
@@ -224,28 +210,28 @@ def _label_selector(sel: dict[str, Any] | None) -> str:
 
 def _deployment_row(d: dict[str, Any], now: float) -> list[Any]:
     st = d.get("status") or {}
-    want = _get(d, "spec", "replicas", default=1)
+    want = dig(d, "spec", "replicas", default=1)
     names, images = _workload_images(d)
-    return [_get(d, "metadata", "name", default=""), f"{st.get('readyReplicas', 0)}/{want}",
+    return [dig(d, "metadata", "name", default=""), f"{st.get('readyReplicas', 0)}/{want}",
             st.get("updatedReplicas", 0), st.get("availableReplicas", 0), age(d, now), names, images,
-            _label_selector(_get(d, "spec", "selector"))]
+            _label_selector(dig(d, "spec", "selector"))]
 
 
 def _replicaset_row(rs: dict[str, Any], now: float) -> list[Any]:
     st = rs.get("status") or {}
     names, images = _workload_images(rs)
-    return [_get(rs, "metadata", "name", default=""), _get(rs, "spec", "replicas", default=1),
+    return [dig(rs, "metadata", "name", default=""), dig(rs, "spec", "replicas", default=1),
             st.get("replicas", 0), st.get("readyReplicas", 0), age(rs, now), names, images,
-            _label_selector(_get(rs, "spec", "selector"))]
+            _label_selector(dig(rs, "spec", "selector"))]
 
 
 def _daemonset_row(ds: dict[str, Any], now: float) -> list[Any]:
     st = ds.get("status") or {}
     names, images = _workload_images(ds)
-    return [_get(ds, "metadata", "name", default=""), st.get("desiredNumberScheduled", 0),
+    return [dig(ds, "metadata", "name", default=""), st.get("desiredNumberScheduled", 0),
             st.get("currentNumberScheduled", 0), st.get("numberReady", 0), st.get("updatedNumberScheduled", 0),
-            st.get("numberAvailable", 0), _selector(_get(ds, "spec", "template", "spec", "nodeSelector")),
-            age(ds, now), names, images, _label_selector(_get(ds, "spec", "selector"))]
+            st.get("numberAvailable", 0), _selector(dig(ds, "spec", "template", "spec", "nodeSelector")),
+            age(ds, now), names, images, _label_selector(dig(ds, "spec", "selector"))]
 
 
 def _endpoints_row(ep: dict[str, Any], now: float) -> list[Any]:
@@ -256,54 +242,54 @@ def _endpoints_row(ep: dict[str, Any], now: float) -> list[Any]:
             for p in ports:
                 eps.append(f"{a.get('ip')}:{p['port']}" if p.get("port") else a.get("ip", ""))
     text = ",".join(eps[:3]) + (f" + {len(eps) - 3} more..." if len(eps) > 3 else "")
-    return [_get(ep, "metadata", "name", default=""), text or "<none>", age(ep, now)]
+    return [dig(ep, "metadata", "name", default=""), text or "<none>", age(ep, now)]
 
 
 def _event_row(ev: dict[str, Any], now: float) -> list[Any]:
-    last = ev.get("lastTimestamp") or ev.get("eventTime") or _get(ev, "metadata", "creationTimestamp")
-    first = ev.get("firstTimestamp") or ev.get("eventTime") or _get(ev, "metadata", "creationTimestamp")
+    last = ev.get("lastTimestamp") or ev.get("eventTime") or dig(ev, "metadata", "creationTimestamp")
+    first = ev.get("firstTimestamp") or ev.get("eventTime") or dig(ev, "metadata", "creationTimestamp")
     last_ts, first_ts = _ts(last), _ts(first)
     inv = ev.get("involvedObject") or {}
-    source = ev.get("reportingComponent") or _get(ev, "source", "component", default="")
+    source = ev.get("reportingComponent") or dig(ev, "source", "component", default="")
     return [
         "<unknown>" if last_ts is None else human_duration(now - last_ts), ev.get("type", ""),
         ev.get("reason", ""), f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}", ev.get("message", ""),
         source, inv.get("fieldPath", ""), "<unknown>" if first_ts is None else human_duration(now - first_ts),
-        ev.get("count", 1), _get(ev, "metadata", "name", default=""),
+        ev.get("count", 1), dig(ev, "metadata", "name", default=""),
     ]
 
 
 def _namespace_row(ns: dict[str, Any], now: float) -> list[Any]:
-    return [_get(ns, "metadata", "name", default=""), _get(ns, "status", "phase", default="Active"), age(ns, now)]
+    return [dig(ns, "metadata", "name", default=""), dig(ns, "status", "phase", default="Active"), age(ns, now)]
 
 
 def _configmap_row(cm: dict[str, Any], now: float) -> list[Any]:
-    return [_get(cm, "metadata", "name", default=""), len(cm.get("data") or {}) + len(cm.get("binaryData") or {}),
+    return [dig(cm, "metadata", "name", default=""), len(cm.get("data") or {}) + len(cm.get("binaryData") or {}),
             age(cm, now)]
 
 
 def _secret_row(s: dict[str, Any], now: float) -> list[Any]:
-    return [_get(s, "metadata", "name", default=""), s.get("type", "Opaque"), len(s.get("data") or {}), age(s, now)]
+    return [dig(s, "metadata", "name", default=""), s.get("type", "Opaque"), len(s.get("data") or {}), age(s, now)]
 
 
 def _sa_row(sa: dict[str, Any], now: float) -> list[Any]:
-    return [_get(sa, "metadata", "name", default=""), len(sa.get("secrets") or []), age(sa, now)]
+    return [dig(sa, "metadata", "name", default=""), len(sa.get("secrets") or []), age(sa, now)]
 
 
 def _lease_row(lease: dict[str, Any], now: float) -> list[Any]:
-    return [_get(lease, "metadata", "name", default=""), _none(_get(lease, "spec", "holderIdentity")), age(lease, now)]
+    return [dig(lease, "metadata", "name", default=""), _none(dig(lease, "spec", "holderIdentity")), age(lease, now)]
 
 
 def _slice_row(es: dict[str, Any], now: float) -> list[Any]:
     ports = ",".join(str(p.get("port")) for p in es.get("ports") or [] if p.get("port")) or "<unset>"
     addrs = [a for e in es.get("endpoints") or [] for a in e.get("addresses") or []]
     text = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
-    return [_get(es, "metadata", "name", default=""), es.get("addressType", ""), ports, text or "<unset>",
+    return [dig(es, "metadata", "name", default=""), es.get("addressType", ""), ports, text or "<unset>",
             age(es, now)]
 
 
 def _role_row(role: dict[str, Any], now: float) -> list[Any]:
-    return [_get(role, "metadata", "name", default=""), _get(role, "metadata", "creationTimestamp", default="")]
+    return [dig(role, "metadata", "name", default=""), dig(role, "metadata", "creationTimestamp", default="")]
 
 
 def _subjects(b: dict[str, Any], kind: str) -> str:
@@ -316,24 +302,24 @@ def _subjects(b: dict[str, Any], kind: str) -> str:
 
 def _binding_row(b: dict[str, Any], now: float) -> list[Any]:
     ref = b.get("roleRef") or {}
-    return [_get(b, "metadata", "name", default=""), f"{ref.get('kind', '')}/{ref.get('name', '')}", age(b, now),
+    return [dig(b, "metadata", "name", default=""), f"{ref.get('kind', '')}/{ref.get('name', '')}", age(b, now),
             _subjects(b, "User"), _subjects(b, "Group"), _subjects(b, "ServiceAccount")]
 
 
 def _csr_row(csr: dict[str, Any], now: float) -> list[Any]:
     spec = csr.get("spec") or {}
-    conditions = [c.get("type", "") for c in _get(csr, "status", "conditions", default=[]) or []
+    conditions = [c.get("type", "") for c in dig(csr, "status", "conditions", default=[]) or []
                   if isinstance(c, dict) and c.get("status", "True") == "True"]
-    if _get(csr, "status", "certificate"):
+    if dig(csr, "status", "certificate"):
         conditions.append("Issued")
     seconds = spec.get("expirationSeconds")
-    return [_get(csr, "metadata", "name", default=""), age(csr, now), spec.get("signerName", ""),
+    return [dig(csr, "metadata", "name", default=""), age(csr, now), spec.get("signerName", ""),
             spec.get("username", ""), human_duration(seconds) if isinstance(seconds, int) else "<none>",
             ",".join(conditions) or "Pending"]
 
 
 def _default_row(obj: dict[str, Any], now: float) -> list[Any]:
-    return [_get(obj, "metadata", "name", default=""), age(obj, now)]
+    return [dig(obj, "metadata", "name", default=""), age(obj, now)]
 
 
 _S, _I = "string", "integer"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from master.api import quantity, timefmt
+from master.api.unstructured import dig
 from master.cli.kube import tabwriter
 from master.cli.kube.printing import human_duration
 
@@ -74,22 +75,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _get(obj: Any, *path: str | int, default: Any = None) -> Any:
-    cur = obj
-    for p in path:
-        if isinstance(p, int):
-            if not isinstance(cur, list) or len(cur) <= p:
-                return default
-            cur = cur[p]
-        else:
-            if not isinstance(cur, dict):
-                return default
-            cur = cur.get(p)
-        if cur is None:
-            return default
-    return cur
-
-
 def rfc1123(ts: str | None) -> str:
     """Go's time.RFC1123Z, as kubectl prints times: ``Mon, 02 Jan 2006 15:04:05 +0000``."""
     if not ts:
@@ -129,7 +114,7 @@ def _common_meta(w: Writer, obj: dict[str, Any], *, namespace: bool = True) -> d
 
 
 def _controlled_by(obj: dict[str, Any]) -> str | None:
-    for ref in _get(obj, "metadata", "ownerReferences", default=[]):
+    for ref in dig(obj, "metadata", "ownerReferences", default=[]):
         if ref.get("controller"):
             return f"{ref.get('kind')}/{ref.get('name')}"
     return None
@@ -155,8 +140,8 @@ def _selector(sel: dict[str, Any] | None) -> str:
 
 
 def event_time(ev: dict[str, Any], which: str) -> str | None:
-    return (ev.get(which) or ev.get("eventTime") or _get(ev, "series", "lastObservedTime")
-            or _get(ev, "metadata", "creationTimestamp"))
+    return (ev.get(which) or ev.get("eventTime") or dig(ev, "series", "lastObservedTime")
+            or dig(ev, "metadata", "creationTimestamp"))
 
 
 def sort_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -180,10 +165,10 @@ def events_section(w: Writer, events: list[dict[str, Any]], now: float) -> None:
     w.row(1, "----", "------", "----", "----", "-------")
     for ev in sort_events(events):
         last = _age(event_time(ev, "lastTimestamp"), now)
-        count = int(ev.get("count") or _get(ev, "series", "count", default=0) or 1)
+        count = int(ev.get("count") or dig(ev, "series", "count", default=0) or 1)
         age = f"{last} (x{count} over {_age(event_time(ev, 'firstTimestamp'), now)})" if count > 1 else last
-        source = ev.get("reportingComponent") or _get(ev, "source", "component", default="")
-        host = _get(ev, "source", "host", default="")
+        source = ev.get("reportingComponent") or dig(ev, "source", "component", default="")
+        host = dig(ev, "source", "host", default="")
         if host and source and not ev.get("reportingComponent"):
             source = f"{source}, {host}" if source != "kubelet" else source
         message = " ".join(str(ev.get("message", "")).split())
@@ -262,7 +247,7 @@ def _container(w: Writer, c: dict[str, Any], status: dict[str, Any] | None) -> N
     w.kv(2, "Ready", "True" if status.get("ready") else "False")
     w.kv(2, "Restart Count", status.get("restartCount", 0))
     for key in ("limits", "requests"):
-        values = _get(c, "resources", key, default={})
+        values = dig(c, "resources", key, default={})
         if values:
             w.head(2, f"{key.capitalize()}:")
             for name, q in sorted(values.items()):
@@ -337,12 +322,12 @@ def _volume(w: Writer, v: dict[str, Any]) -> None:
 
 
 def _qos(pod: dict[str, Any]) -> str:
-    qos = _get(pod, "status", "qosClass")
+    qos = dig(pod, "status", "qosClass")
     if qos:
         return str(qos)
-    containers = _get(pod, "spec", "containers", default=[])
-    requests = [_get(c, "resources", "requests", default={}) for c in containers]
-    limits = [_get(c, "resources", "limits", default={}) for c in containers]
+    containers = dig(pod, "spec", "containers", default=[])
+    requests = [dig(c, "resources", "requests", default={}) for c in containers]
+    limits = [dig(c, "resources", "limits", default={}) for c in containers]
     if not any(requests) and not any(limits):
         return "BestEffort"
     guaranteed = all(
@@ -448,9 +433,9 @@ def _mem(n: int) -> str:
 def _pod_totals(pod: dict[str, Any]) -> dict[str, int]:
     """Requests and limits of a pod: cpu in milli, memory in bytes (sum of containers)."""
     out = {"cpu_req": 0, "cpu_lim": 0, "mem_req": 0, "mem_lim": 0}
-    for c in _get(pod, "spec", "containers", default=[]):
-        req = _get(c, "resources", "requests", default={})
-        lim = _get(c, "resources", "limits", default={})
+    for c in dig(pod, "spec", "containers", default=[]):
+        req = dig(c, "resources", "requests", default={})
+        lim = dig(c, "resources", "limits", default={})
         try:
             out["cpu_req"] += quantity.milli_value(req.get("cpu", "0"))
             out["cpu_lim"] += quantity.milli_value(lim.get("cpu", "0"))
@@ -477,9 +462,9 @@ def describe_node(w: Writer, node: dict[str, Any], ctx: Context) -> None:
     lease = next(iter(ctx.related.get("lease") or []), None)
     if lease is not None:
         w.head(0, "Lease:")
-        w.kv(1, "HolderIdentity", _get(lease, "spec", "holderIdentity", default="<unset>"))
-        w.kv(1, "AcquireTime", rfc1123(_get(lease, "spec", "acquireTime")))
-        w.kv(1, "RenewTime", rfc1123(_get(lease, "spec", "renewTime")))
+        w.kv(1, "HolderIdentity", dig(lease, "spec", "holderIdentity", default="<unset>"))
+        w.kv(1, "AcquireTime", rfc1123(dig(lease, "spec", "acquireTime")))
+        w.kv(1, "RenewTime", rfc1123(dig(lease, "spec", "renewTime")))
     conditions = status.get("conditions") or []
     if conditions:
         w.head(0, "Conditions:")
@@ -516,7 +501,7 @@ def describe_node(w: Writer, node: dict[str, Any], ctx: Context) -> None:
     except quantity.QuantityError:
         cpu_total = mem_total = 0
     pods = [p for p in ctx.related.get("pods", [])
-            if _get(p, "status", "phase") not in ("Succeeded", "Failed")]
+            if dig(p, "status", "phase") not in ("Succeeded", "Failed")]
     w.kv(0, "Non-terminated Pods", f"({len(pods)} in total)")
     totals = {"cpu_req": 0, "cpu_lim": 0, "mem_req": 0, "mem_lim": 0}
     if pods:
@@ -586,7 +571,7 @@ def _template_container(w: Writer, c: dict[str, Any]) -> None:
             for part in c[field]:
                 w.head(4, str(part))
     for key in ("limits", "requests"):
-        values = _get(c, "resources", key, default={})
+        values = dig(c, "resources", key, default={})
         if values:
             w.head(3, f"{key.capitalize()}:")
             for name, q in sorted(values.items()):
@@ -610,7 +595,7 @@ def _template_container(w: Writer, c: dict[str, Any]) -> None:
 def _pods_status(pods: list[dict[str, Any]]) -> str:
     counts = {"Running": 0, "Pending": 0, "Succeeded": 0, "Failed": 0}
     for p in pods:
-        phase = _get(p, "status", "phase", default="Pending")
+        phase = dig(p, "status", "phase", default="Pending")
         if phase in counts:
             counts[phase] += 1
     return (f"{counts['Running']} Running / {counts['Pending']} Waiting / {counts['Succeeded']} Succeeded / "
@@ -630,7 +615,7 @@ def _conditions_table(w: Writer, conditions: list[dict[str, Any]]) -> None:
 def _rs_line(rs: dict[str, Any]) -> str:
     meta = rs.get("metadata") or {}
     st = rs.get("status") or {}
-    return f"{meta.get('name')} ({st.get('replicas', 0)}/{_get(rs, 'spec', 'replicas', default=0)} replicas created)"
+    return f"{meta.get('name')} ({st.get('replicas', 0)}/{dig(rs, 'spec', 'replicas', default=0)} replicas created)"
 
 
 def describe_deployment(w: Writer, d: dict[str, Any], ctx: Context) -> None:
@@ -656,7 +641,7 @@ def describe_deployment(w: Writer, d: dict[str, Any], ctx: Context) -> None:
     new = ctx.related.get("new_replicaset", [])
     new_names = {(r.get("metadata") or {}).get("name") for r in new}
     old = [r for r in rss if (r.get("metadata") or {}).get("name") not in new_names
-           and (_get(r, "spec", "replicas", default=0) or _get(r, "status", "replicas", default=0))]
+           and (dig(r, "spec", "replicas", default=0) or dig(r, "status", "replicas", default=0))]
     w.kv(0, "OldReplicaSets", ", ".join(_rs_line(r) for r in old) or "<none>")
     w.kv(0, "NewReplicaSet", ", ".join(_rs_line(r) for r in new) or "<none>")
     events_section(w, ctx.events, ctx.now)
@@ -682,7 +667,7 @@ def describe_daemonset(w: Writer, ds: dict[str, Any], ctx: Context) -> None:
     meta = _common_meta(w, ds)
     spec, st = ds.get("spec") or {}, ds.get("status") or {}
     w.kv(0, "Selector", _selector(spec.get("selector")))
-    w.kv(0, "Node-Selector", ",".join(_pairs(_get(spec, "template", "spec", "nodeSelector"))) or "<none>")
+    w.kv(0, "Node-Selector", ",".join(_pairs(dig(spec, "template", "spec", "nodeSelector"))) or "<none>")
     w.multiline(0, "Labels", _pairs(meta.get("labels")))
     _annotations(w, 0, meta)
     w.kv(0, "Desired Number of Nodes Scheduled", st.get("desiredNumberScheduled", 0))
@@ -748,7 +733,7 @@ def describe_namespace(w: Writer, ns: dict[str, Any], ctx: Context) -> None:
     meta = _common_meta(w, ns, namespace=False)
     w.multiline(0, "Labels", _pairs(meta.get("labels")))
     _annotations(w, 0, meta)
-    w.kv(0, "Status", _get(ns, "status", "phase", default="Active"))
+    w.kv(0, "Status", dig(ns, "status", "phase", default="Active"))
     w.head(0, "")
     w.head(0, "No resource quota.")
     w.head(0, "")

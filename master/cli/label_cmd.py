@@ -7,7 +7,7 @@ import typer
 from master.cli.kube import labeling, options, selection, session
 from master.cli.main import CLIError
 
-__all__ = ["register", "run_changes"]
+__all__ = ["prepare_argv", "register", "register_changes", "run_changes"]
 
 _BOOL_FLAGS = {"--overwrite": "", "--all": "", "--all-namespaces": "", "--list": ""}
 
@@ -52,22 +52,28 @@ def run_changes(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("label")
+    register_changes(app, labels=True)
+
+
+def register_changes(app: typer.Typer, *, labels: bool) -> None:
+    """``pictl label`` (``labels``) or ``pictl annotate``: one command, worded for its map."""
+    verb, noun = ("Label", "label") if labels else ("Annotate", "annotation")
+
+    @app.command(verb.lower(), help=f"Update the {noun}s on resources.")
     @options.kube_command
-    def label(
+    def changes(
         args: list[str] = typer.Argument(None, metavar="TYPE NAME... KEY=VALUE... KEY-...",
-                                         help="Objects, then label changes (key=value sets, key- removes)."),
-        filename: list[str] = typer.Option([], "--filename", "-f", help="Label the objects these manifests name."),
-        selector: str = typer.Option("", "--selector", "-l", help="Label the objects matching this selector."),
+                                         help=f"Objects, then {noun} changes (key=value sets, key- removes)."),
+        filename: list[str] = typer.Option([], "--filename", "-f", help=f"{verb} the objects these manifests name."),
+        selector: str = typer.Option("", "--selector", "-l", help=f"{verb} the objects matching this selector."),
         all_: bool = typer.Option(False, "--all", help="Every object of the type in the namespace."),
         all_namespaces: bool = typer.Option(False, "--all-namespaces", "-A", help="With -l or --all: everywhere."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Allow changing labels that have a value."),
-        list_: bool = typer.Option(False, "--list", help="Print the labels instead of changing them."),
+        overwrite: bool = typer.Option(False, "--overwrite", help=f"Allow changing {noun}s that have a value."),
+        list_: bool = typer.Option(False, "--list", help=f"Print the {noun}s instead of changing them."),
         resource_version: str = typer.Option("", "--resource-version", help="Only if unchanged since this version."),
         *,
         g: options.Globals,
     ) -> None:
-        """Update the labels on resources."""
-        run_changes(g, args or [], labels=True, filename=filename, selector=selector, all_=all_,
+        run_changes(g, args or [], labels=labels, filename=filename, selector=selector, all_=all_,
                     all_namespaces=all_namespaces, overwrite=overwrite, list_=list_,
                     resource_version=resource_version)

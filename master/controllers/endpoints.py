@@ -45,22 +45,11 @@ class EndpointsController:
         self.services.add_event_handler(
             on_add=self.loop.enqueue, on_update=lambda _o, n: self.loop.enqueue(n), on_delete=self.loop.enqueue
         )
-        self.pods.add_event_handler(on_add=self._pod, on_update=self._pod_updated, on_delete=self._pod)
+        servicepods.enqueue_services_of_pods(self.pods, self.services, self.loop.enqueue)
         self.endpoints.add_event_handler(on_delete=self.loop.enqueue)
 
     async def run(self) -> None:
         await self.loop.run()
-
-    def _pod(self, pod: core.Pod) -> None:
-        for svc in servicepods.services_for(self.services, pod):
-            self.loop.enqueue(svc)
-
-    def _pod_updated(self, old: core.Pod, new: core.Pod) -> None:
-        if not servicepods.endpoints_changed(old, new):
-            return
-        self._pod(new)
-        if old.metadata.labels != new.metadata.labels:
-            self._pod(old)
 
     async def sync(self, key: str) -> None:
         ns, name = split_key(key)

@@ -78,22 +78,11 @@ class EndpointSliceController:
         self.services.add_event_handler(
             on_add=self.loop.enqueue, on_update=lambda _o, n: self.loop.enqueue(n), on_delete=self.loop.enqueue
         )
-        self.pods.add_event_handler(on_add=self._pod, on_update=self._pod_updated, on_delete=self._pod)
+        servicepods.enqueue_services_of_pods(self.pods, self.services, self.loop.enqueue)
         self.slices.add_event_handler(on_add=self._slice, on_update=lambda _o, n: self._slice(n), on_delete=self._slice)
 
     async def run(self) -> None:
         await self.loop.run()
-
-    def _pod(self, pod: core.Pod) -> None:
-        for svc in servicepods.services_for(self.services, pod):
-            self.loop.enqueue(svc)
-
-    def _pod_updated(self, old: core.Pod, new: core.Pod) -> None:
-        if not servicepods.endpoints_changed(old, new):
-            return
-        self._pod(new)
-        if old.metadata.labels != new.metadata.labels:
-            self._pod(old)
 
     def _slice(self, s: discovery.EndpointSlice) -> None:
         for key in _service_of(s):

@@ -7,17 +7,28 @@
 - ``should_be_in_endpoints(pod, include_terminating)``: has an IP, is not finished (by its
   restartPolicy), and, unless asked, is not being deleted;
 - ``endpoints_changed(old, new)``: a pod update that can change endpoints (labels, IP,
-  readiness, deletion, node, phase, hostname).
+  readiness, deletion, node, phase, hostname);
+- ``enqueue_services_of_pods(pods, services, enqueue)``: the pod event handlers of both
+  controllers, which enqueue the Services of a pod that came, went or changed that way.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from master.api import core, labels
 from master.api import helpers as api_helpers
 from master.client.cache import NAMESPACE_INDEX
 from master.client.informer import Informer
 
-__all__ = ["endpoints_changed", "find_port", "selects", "services_for", "should_be_in_endpoints"]
+__all__ = [
+    "endpoints_changed",
+    "enqueue_services_of_pods",
+    "find_port",
+    "selects",
+    "services_for",
+    "should_be_in_endpoints",
+]
 
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 
@@ -73,6 +84,26 @@ def endpoints_changed(old: core.Pod, new: core.Pod) -> bool:
         or o.spec.hostname != n.spec.hostname
         or o.spec.subdomain != n.spec.subdomain
     )
+
+
+def enqueue_services_of_pods(
+    pods: Informer[core.Pod], services: Informer[core.Service], enqueue: Callable[[core.Service], None]
+) -> None:
+    """Enqueue the Services that select a pod when it is added or deleted, or updated in a way
+    ``endpoints_changed`` sees (with new labels, the Services of the old ones too)."""
+
+    def of_pod(pod: core.Pod) -> None:
+        for svc in services_for(services, pod):
+            enqueue(svc)
+
+    def updated(old: core.Pod, new: core.Pod) -> None:
+        if not endpoints_changed(old, new):
+            return
+        of_pod(new)
+        if old.metadata.labels != new.metadata.labels:
+            of_pod(old)
+
+    pods.add_event_handler(on_add=of_pod, on_update=updated, on_delete=of_pod)
 
 
 def is_headless(svc: core.Service) -> bool:

@@ -8,7 +8,7 @@ import msgspec
 
 from master.api.core.pod import PodTemplateSpec
 from master.api.meta import LabelSelector, Object
-from master.api.schema import RETAIN_KEYS, IntOrString, merge_by
+from master.api.schema import RETAIN_KEYS, Int32, Int64, IntOrString, merge_by
 
 __all__ = [
     "DaemonSet",
@@ -41,14 +41,14 @@ class DeploymentStrategy(msgspec.Struct, kw_only=True, omit_defaults=True, renam
 
 
 class DeploymentSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    replicas: int | None = None
+    replicas: Int32 | None = None
     selector: LabelSelector = msgspec.field(default_factory=LabelSelector)
     template: PodTemplateSpec = msgspec.field(default_factory=PodTemplateSpec)
     strategy: Annotated[DeploymentStrategy, RETAIN_KEYS] = msgspec.field(default_factory=DeploymentStrategy)
-    min_ready_seconds: int = 0
-    revision_history_limit: int | None = None
+    min_ready_seconds: Int32 = 0
+    revision_history_limit: Int32 | None = None
     paused: bool = False
-    progress_deadline_seconds: int | None = None
+    progress_deadline_seconds: Int32 | None = None
 
 
 class DeploymentCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -61,14 +61,14 @@ class DeploymentCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rena
 
 
 class DeploymentStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    observed_generation: int = 0
-    replicas: int = 0
-    updated_replicas: int = 0
-    ready_replicas: int = 0
-    available_replicas: int = 0
-    unavailable_replicas: int = 0
+    observed_generation: Int64 = 0
+    replicas: Int32 = 0
+    updated_replicas: Int32 = 0
+    ready_replicas: Int32 = 0
+    available_replicas: Int32 = 0
+    unavailable_replicas: Int32 = 0
     conditions: Annotated[list[DeploymentCondition], merge_by("type")] = []
-    collision_count: int | None = None
+    collision_count: Int32 | None = None
 
 
 class Deployment(Object, kw_only=True, omit_defaults=True, rename="camel"):
@@ -80,8 +80,8 @@ class Deployment(Object, kw_only=True, omit_defaults=True, rename="camel"):
 
 
 class ReplicaSetSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    replicas: int | None = None
-    min_ready_seconds: int = 0
+    replicas: Int32 | None = None
+    min_ready_seconds: Int32 = 0
     selector: LabelSelector = msgspec.field(default_factory=LabelSelector)
     template: PodTemplateSpec = msgspec.field(default_factory=PodTemplateSpec)
 
@@ -95,11 +95,11 @@ class ReplicaSetCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rena
 
 
 class ReplicaSetStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    replicas: int
-    fully_labeled_replicas: int = 0
-    ready_replicas: int = 0
-    available_replicas: int = 0
-    observed_generation: int = 0
+    replicas: Int32
+    fully_labeled_replicas: Int32 = 0
+    ready_replicas: Int32 = 0
+    available_replicas: Int32 = 0
+    observed_generation: Int64 = 0
     conditions: Annotated[list[ReplicaSetCondition], merge_by("type")] = []
 
 
@@ -125,8 +125,8 @@ class DaemonSetSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
     selector: LabelSelector = msgspec.field(default_factory=LabelSelector)
     template: PodTemplateSpec = msgspec.field(default_factory=PodTemplateSpec)
     update_strategy: DaemonSetUpdateStrategy = msgspec.field(default_factory=DaemonSetUpdateStrategy)
-    min_ready_seconds: int = 0
-    revision_history_limit: int | None = None
+    min_ready_seconds: Int32 = 0
+    revision_history_limit: Int32 | None = None
 
 
 class DaemonSetCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -138,15 +138,15 @@ class DaemonSetCondition(msgspec.Struct, kw_only=True, omit_defaults=True, renam
 
 
 class DaemonSetStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    current_number_scheduled: int
-    number_misscheduled: int
-    desired_number_scheduled: int
-    number_ready: int
-    observed_generation: int = 0
-    updated_number_scheduled: int = 0
-    number_available: int = 0
-    number_unavailable: int = 0
-    collision_count: int | None = None
+    current_number_scheduled: Int32
+    number_misscheduled: Int32
+    desired_number_scheduled: Int32
+    number_ready: Int32
+    observed_generation: Int64 = 0
+    updated_number_scheduled: Int32 = 0
+    number_available: Int32 = 0
+    number_unavailable: Int32 = 0
+    collision_count: Int32 | None = None
     conditions: Annotated[list[DaemonSetCondition], merge_by("type")] = []
 
 

@@ -10,6 +10,7 @@ from typing import ClassVar
 import msgspec
 
 from master.api.meta import Object
+from master.api.schema import Int64
 
 __all__ = [
     "GROUP",
@@ -37,7 +38,7 @@ class BoundObjectReference(msgspec.Struct, kw_only=True, omit_defaults=True, ren
 
 class TokenRequestSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     audiences: list[str] = []
-    expiration_seconds: int | None = None
+    expiration_seconds: Int64 | None = None
     bound_object_ref: BoundObjectReference | None = None
 
 

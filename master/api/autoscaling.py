@@ -7,17 +7,18 @@ from typing import ClassVar
 import msgspec
 
 from master.api.meta import Object
+from master.api.schema import Int32
 
 __all__ = ["Scale", "ScaleSpec", "ScaleStatus"]
 
 
 class ScaleSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     # Required, so 0 is sent: scaling to zero must not look like "replicas not given".
-    replicas: int
+    replicas: Int32
 
 
 class ScaleStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    replicas: int
+    replicas: Int32
     selector: str = ""  # the label selector in string form
 
 

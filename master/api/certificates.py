@@ -16,6 +16,7 @@ from typing import ClassVar
 import msgspec
 
 from master.api.meta import Object
+from master.api.schema import Int32
 
 __all__ = [
     "GROUP",
@@ -37,7 +38,7 @@ KUBELET_SERVING = "kubernetes.io/kubelet-serving"
 class CertificateSigningRequestSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     request: str = ""  # base64 of the PEM request
     signer_name: str = ""
-    expiration_seconds: int | None = None
+    expiration_seconds: Int32 | None = None
     usages: list[str] = []
     username: str = ""
     uid: str = ""

@@ -7,16 +7,17 @@ from typing import ClassVar
 import msgspec
 
 from master.api.meta import Object
+from master.api.schema import Int32
 
 __all__ = ["Lease", "LeaseSpec"]
 
 
 class LeaseSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     holder_identity: str | None = None
-    lease_duration_seconds: int | None = None
+    lease_duration_seconds: Int32 | None = None
     acquire_time: str | None = None  # MicroTime
     renew_time: str | None = None  # MicroTime
-    lease_transitions: int | None = None
+    lease_transitions: Int32 | None = None
 
 
 class Lease(Object, kw_only=True, omit_defaults=True, rename="camel"):

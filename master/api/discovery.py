@@ -8,6 +8,7 @@ import msgspec
 
 from master.api.core.common import ObjectReference
 from master.api.meta import Object
+from master.api.schema import Int32
 
 __all__ = ["Endpoint", "EndpointConditions", "EndpointHints", "EndpointPort", "EndpointSlice", "ForZone"]
 
@@ -39,7 +40,7 @@ class Endpoint(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel")
 class EndpointPort(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     name: str | None = None
     protocol: str | None = None
-    port: int | None = None
+    port: Int32 | None = None
     app_protocol: str | None = None
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, ClassVar, Generic, TypeVar
 
 import msgspec
 
-from master.api.schema import MERGE, merge_by
+from master.api.schema import MERGE, Int32, Int64, merge_by
 
 __all__ = [
     "APIGroup",
@@ -80,10 +80,10 @@ class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
     namespace: str = ""
     uid: str = ""
     resource_version: str = ""
-    generation: int = 0
+    generation: Int64 = 0
     creation_timestamp: str | None = None
     deletion_timestamp: str | None = None
-    deletion_grace_period_seconds: int | None = None
+    deletion_grace_period_seconds: Int64 | None = None
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
     owner_references: Annotated[list[OwnerReference], merge_by("uid")] = []
@@ -99,7 +99,7 @@ class Object(TypeMeta, kw_only=True, omit_defaults=True, rename="camel"):
 class ListMeta(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     resource_version: str = ""
     continue_: str = msgspec.field(default="", name="continue")
-    remaining_item_count: int | None = None
+    remaining_item_count: Int64 | None = None
 
 
 class ObjectList(TypeMeta, Generic[T], kw_only=True, omit_defaults=True, rename="camel"):
@@ -128,7 +128,7 @@ class Condition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"
 
     type: str
     status: str  # True, False, Unknown
-    observed_generation: int = 0
+    observed_generation: Int64 = 0
     last_transition_time: str
     reason: str
     message: str
@@ -146,7 +146,7 @@ class StatusDetails(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
     kind: str = ""
     uid: str = ""
     causes: list[StatusCause] = []
-    retry_after_seconds: int = 0
+    retry_after_seconds: Int32 = 0
 
 
 class Status(TypeMeta, kw_only=True, omit_defaults=True, rename="camel"):
@@ -159,7 +159,7 @@ class Status(TypeMeta, kw_only=True, omit_defaults=True, rename="camel"):
     message: str = ""
     reason: str = ""
     details: StatusDetails | None = None
-    code: int = 0
+    code: Int32 = 0
 
 
 class Preconditions(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -170,7 +170,7 @@ class Preconditions(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
 class DeleteOptions(TypeMeta, kw_only=True, omit_defaults=True, rename="camel"):
     KIND: ClassVar[str] = "DeleteOptions"
 
-    grace_period_seconds: int | None = None
+    grace_period_seconds: Int64 | None = None
     preconditions: Preconditions | None = None
     orphan_dependents: bool | None = None
     propagation_policy: str | None = None  # Orphan, Background, Foreground

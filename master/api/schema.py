@@ -10,6 +10,10 @@ the lenient decoding of quantities written as numbers (``master.api.codec``)::
     finalizers: Annotated[list[str], MERGE]          # a set-like list of scalars
     strategy: Annotated[DeploymentStrategy, RETAIN_KEYS]
     limits: dict[str, QuantityStr]
+    replicas: Int32 | None                           # Go's int32: 2**31 is a decode error
+
+Integers carry their Go width: Go's decoder refuses a number that does not fit (a 400), so a
+client cannot store ``replicas: 1e20`` that every reader then chokes on.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ __all__ = [
     "MERGE",
     "QUANTITY_FORMAT",
     "RETAIN_KEYS",
+    "Int32",
+    "Int64",
     "IntOrString",
     "MicroTime",
     "QuantityStr",
@@ -35,7 +41,10 @@ QUANTITY_FORMAT = "quantity"
 # A resource quantity ("100m", "1.5Gi"). JSON numbers are accepted on decode and become strings.
 QuantityStr = Annotated[str, msgspec.Meta(extra={"format": QUANTITY_FORMAT})]
 ResourceList = dict[str, QuantityStr]
-IntOrString = int | str
+# Go's int32 and int64 (msgspec's int is unbounded).
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+IntOrString = Int32 | str
 # metav1.Time ("2026-11-27T04:34:00Z") and metav1.MicroTime ("2026-11-27T04:34:00.123456Z"):
 # RFC 3339 strings, None when unset. See master.api.timefmt.
 Time = str

@@ -3,8 +3,9 @@
 Accepted request bodies: ``application/json``, ``application/yaml`` (kubectl may send YAML),
 ``application/vnd.kubernetes.protobuf`` for the kinds kubectl's typed clients send (see
 ``protobuf``), and for PATCH the four patch types. Anything else is 415; a body over the limit is 413;
-a body that does not parse is 400 with the parser's message. Responses are always JSON: a
-client that asks for protobuf (kubectl does, with JSON as its fallback) gets JSON.
+a body that does not parse, or nests more than ``MAX_DEPTH`` levels deep, is 400 with the
+parser's message. Responses are always JSON: a client that asks for protobuf (kubectl does,
+with JSON as its fallback) gets JSON.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 JSON = "application/json"
+# How deep a request document may nest (a Pod with affinity terms is about 10 deep).
+MAX_DEPTH = 100
 # The bytes of a request body once read (the audit log's Request level shows them).
 RAW_BODY = web.RequestKey("raw_body", bytes)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -76,19 +79,48 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return data
 
 
+def _too_deep(what: str) -> errors.ApiError:
+    return errors.bad_request(f"{what} is nested more than {MAX_DEPTH} levels deep")
+
+
+def _check_depth(doc: Any, what: str) -> None:
+    """400 for a document nested deeper than ``MAX_DEPTH``: the pipeline after the decoder
+    (patches, copies, pruning) walks documents recursively, and a few hundred levels would
+    exhaust Python's stack there (a 500). No object we serve comes close."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(what)
+        if type(value) is dict:
+            stack.extend((v, depth + 1) for v in value.values() if type(v) in (dict, list))
+        elif type(value) is list:
+            stack.extend((v, depth + 1) for v in value if type(v) in (dict, list))
+
+
 def decode_json(data: bytes, what: str = "the request body") -> Any:
     try:
-        return _decoder.decode(data)
+        doc = _decoder.decode(data)
     except msgspec.DecodeError as exc:
         raise errors.bad_request(f"{what} is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # the decoder recurses per level ("[[[[...]]]]" 10k deep)
+        raise _too_deep(what) from exc
+    # A document with fewer brackets than the limit cannot be deeper: the walk is for the rare rest.
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
+        _check_depth(doc, what)
+    return doc
 
 
 def decode_yaml(data: bytes) -> Any:
     try:
-        return yaml.load(data, Loader=_YamlLoader)
+        doc = yaml.load(data, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "parse error"
         raise errors.bad_request(f"the request body is not valid YAML: {first}") from exc
+    except RecursionError as exc:
+        raise _too_deep("the request body") from exc
+    _check_depth(doc, "the request body")
+    return doc
 
 
 def parse_object(data: bytes, content_type: str) -> dict[str, Any]:

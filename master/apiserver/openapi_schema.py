@@ -307,7 +307,7 @@ class Schemas:
         if isinstance(t, mi.BoolType):
             return {"type": "boolean"}
         if isinstance(t, mi.IntType):
-            return {"type": "integer", "format": "int64"}
+            return {"type": "integer", "format": "int32" if t.le == 2**31 - 1 else "int64"}
         if isinstance(t, mi.FloatType):
             return {"type": "number", "format": "double"}
         if isinstance(t, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):

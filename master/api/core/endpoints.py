@@ -8,6 +8,7 @@ import msgspec
 
 from master.api.core.common import ObjectReference
 from master.api.meta import Object
+from master.api.schema import Int32
 
 __all__ = ["EndpointAddress", "EndpointPort", "EndpointSubset", "Endpoints"]
 
@@ -21,7 +22,7 @@ class EndpointAddress(msgspec.Struct, kw_only=True, omit_defaults=True, rename="
 
 class EndpointPort(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     name: str = ""
-    port: int
+    port: Int32
     protocol: str = ""
     app_protocol: str | None = None
 

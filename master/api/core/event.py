@@ -8,6 +8,7 @@ import msgspec
 
 from master.api.core.common import ObjectReference
 from master.api.meta import Object
+from master.api.schema import Int32
 
 __all__ = ["Event", "EventSeries", "EventSource"]
 
@@ -18,7 +19,7 @@ class EventSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="came
 
 
 class EventSeries(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    count: int = 0
+    count: Int32 = 0
     last_observed_time: str | None = None  # MicroTime
 
 
@@ -31,7 +32,7 @@ class Event(Object, kw_only=True, omit_defaults=True, rename="camel"):
     source: EventSource = msgspec.field(default_factory=EventSource)
     first_timestamp: str | None = None
     last_timestamp: str | None = None
-    count: int = 0
+    count: Int32 = 0
     type: str = ""  # Normal or Warning
     event_time: str | None = None  # MicroTime
     series: EventSeries | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from master.api.meta import Object
-from master.api.schema import MERGE, ResourceList, merge_by
+from master.api.schema import MERGE, Int32, Int64, ResourceList, merge_by
 
 __all__ = [
     "ContainerImage",
@@ -53,7 +53,7 @@ class NodeAddress(msgspec.Struct, kw_only=True, omit_defaults=True, rename="came
 
 
 class DaemonEndpoint(msgspec.Struct, kw_only=True, rename="camel"):
-    port: int = msgspec.field(name="Port")  # sic: Kubernetes spells this one with a capital P
+    port: Int32 = msgspec.field(name="Port")  # sic: Kubernetes spells this one with a capital P
 
 
 class NodeDaemonEndpoints(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -77,7 +77,7 @@ class NodeSystemInfo(msgspec.Struct, kw_only=True, rename="camel"):
 
 class ContainerImage(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     names: list[str] = []
-    size_bytes: int = 0
+    size_bytes: Int64 = 0
 
 
 class NodeStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):

@@ -8,7 +8,7 @@ import msgspec
 
 from master.api.core.common import LocalObjectReference, ObjectReference
 from master.api.meta import LabelSelector, Object, ObjectMeta
-from master.api.schema import IntOrString, QuantityStr, ResourceList, merge_by
+from master.api.schema import Int32, Int64, IntOrString, QuantityStr, ResourceList, merge_by
 
 __all__ = [
     "Affinity",
@@ -143,8 +143,8 @@ class EnvFromSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
 
 class ContainerPort(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     name: str = ""
-    host_port: int = 0
-    container_port: int
+    host_port: Int32 = 0
+    container_port: Int32
     protocol: str = ""
     host_ip: str = msgspec.field(default="", name="hostIP")
 
@@ -189,12 +189,12 @@ class TCPSocketAction(msgspec.Struct, kw_only=True, omit_defaults=True, rename="
 
 
 class GRPCAction(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    port: int
+    port: Int32
     service: str | None = None
 
 
 class SleepAction(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    seconds: int
+    seconds: Int64
 
 
 class Probe(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -202,12 +202,12 @@ class Probe(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     http_get: HTTPGetAction | None = None
     tcp_socket: TCPSocketAction | None = None
     grpc: GRPCAction | None = None
-    initial_delay_seconds: int = 0
-    timeout_seconds: int = 0
-    period_seconds: int = 0
-    success_threshold: int = 0
-    failure_threshold: int = 0
-    termination_grace_period_seconds: int | None = None
+    initial_delay_seconds: Int32 = 0
+    timeout_seconds: Int32 = 0
+    period_seconds: Int32 = 0
+    success_threshold: Int32 = 0
+    failure_threshold: Int32 = 0
+    termination_grace_period_seconds: Int64 | None = None
 
 
 class LifecycleHandler(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -230,8 +230,8 @@ class Capabilities(msgspec.Struct, kw_only=True, omit_defaults=True, rename="cam
 class SecurityContext(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     capabilities: Capabilities | None = None
     privileged: bool | None = None
-    run_as_user: int | None = None
-    run_as_group: int | None = None
+    run_as_user: Int64 | None = None
+    run_as_group: Int64 | None = None
     run_as_non_root: bool | None = None
     read_only_root_filesystem: bool | None = None
     allow_privilege_escalation: bool | None = None
@@ -267,7 +267,7 @@ class Container(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"
 class KeyToPath(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     key: str
     path: str
-    mode: int | None = None
+    mode: Int32 | None = None
 
 
 class EmptyDirVolumeSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -283,14 +283,14 @@ class HostPathVolumeSource(msgspec.Struct, kw_only=True, omit_defaults=True, ren
 class ConfigMapVolumeSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     name: str = ""
     items: list[KeyToPath] = []
-    default_mode: int | None = None
+    default_mode: Int32 | None = None
     optional: bool | None = None
 
 
 class SecretVolumeSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     secret_name: str = ""
     items: list[KeyToPath] = []
-    default_mode: int | None = None
+    default_mode: Int32 | None = None
     optional: bool | None = None
 
 
@@ -303,12 +303,12 @@ class DownwardAPIVolumeFile(msgspec.Struct, kw_only=True, omit_defaults=True, re
     path: str
     field_ref: ObjectFieldSelector | None = None
     resource_field_ref: ResourceFieldSelector | None = None
-    mode: int | None = None
+    mode: Int32 | None = None
 
 
 class DownwardAPIVolumeSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     items: list[DownwardAPIVolumeFile] = []
-    default_mode: int | None = None
+    default_mode: Int32 | None = None
 
 
 class SecretProjection(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -329,7 +329,7 @@ class DownwardAPIProjection(msgspec.Struct, kw_only=True, omit_defaults=True, re
 
 class ServiceAccountTokenProjection(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     audience: str = ""
-    expiration_seconds: int | None = None
+    expiration_seconds: Int64 | None = None
     path: str
 
 
@@ -342,7 +342,7 @@ class VolumeProjection(msgspec.Struct, kw_only=True, omit_defaults=True, rename=
 
 class ProjectedVolumeSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     sources: list[VolumeProjection] = []
-    default_mode: int | None = None
+    default_mode: Int32 | None = None
 
 
 class Volume(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -364,7 +364,7 @@ class Toleration(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
     operator: str = ""  # Exists or Equal ("" means Equal)
     value: str = ""
     effect: str = ""  # NoSchedule, PreferNoSchedule, NoExecute ("" means all)
-    toleration_seconds: int | None = None
+    toleration_seconds: Int64 | None = None
 
 
 class NodeSelectorRequirement(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -383,7 +383,7 @@ class NodeSelector(msgspec.Struct, kw_only=True, omit_defaults=True, rename="cam
 
 
 class PreferredSchedulingTerm(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    weight: int
+    weight: Int32
     preference: NodeSelectorTerm
 
 
@@ -400,7 +400,7 @@ class PodAffinityTerm(msgspec.Struct, kw_only=True, omit_defaults=True, rename="
 
 
 class WeightedPodAffinityTerm(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    weight: int
+    weight: Int32
     pod_affinity_term: PodAffinityTerm
 
 
@@ -421,11 +421,11 @@ class Affinity(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel")
 
 
 class TopologySpreadConstraint(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    max_skew: int
+    max_skew: Int32
     topology_key: str
     when_unsatisfiable: str  # DoNotSchedule or ScheduleAnyway
     label_selector: LabelSelector | None = None
-    min_domains: int | None = None
+    min_domains: Int32 | None = None
     node_affinity_policy: str | None = None
     node_taints_policy: str | None = None
     match_label_keys: list[str] = []
@@ -436,11 +436,11 @@ class PodReadinessGate(msgspec.Struct, kw_only=True, omit_defaults=True, rename=
 
 
 class PodSecurityContext(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    run_as_user: int | None = None
-    run_as_group: int | None = None
+    run_as_user: Int64 | None = None
+    run_as_group: Int64 | None = None
     run_as_non_root: bool | None = None
-    fs_group: int | None = None
-    supplemental_groups: list[int] = []
+    fs_group: Int64 | None = None
+    supplemental_groups: list[Int64] = []
 
 
 class HostAlias(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -464,8 +464,8 @@ class PodSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     init_containers: Annotated[list[Container], merge_by("name")] = []
     containers: Annotated[list[Container], merge_by("name")]
     restart_policy: str = ""
-    termination_grace_period_seconds: int | None = None
-    active_deadline_seconds: int | None = None
+    termination_grace_period_seconds: Int64 | None = None
+    active_deadline_seconds: Int64 | None = None
     dns_policy: str = ""
     node_selector: dict[str, str] = {}
     service_account_name: str = ""
@@ -485,7 +485,7 @@ class PodSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     tolerations: list[Toleration] = []
     host_aliases: Annotated[list[HostAlias], merge_by("ip")] = []
     priority_class_name: str = ""
-    priority: int | None = None
+    priority: Int32 | None = None
     dns_config: PodDNSConfig | None = None
     readiness_gates: list[PodReadinessGate] = []
     enable_service_links: bool | None = None
@@ -521,8 +521,8 @@ class ContainerStateRunning(msgspec.Struct, kw_only=True, omit_defaults=True, re
 
 
 class ContainerStateTerminated(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    exit_code: int
-    signal: int = 0
+    exit_code: Int32
+    signal: Int32 = 0
     reason: str = ""
     message: str = ""
     started_at: str | None = None
@@ -541,7 +541,7 @@ class ContainerStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="
     state: ContainerState = msgspec.field(default_factory=ContainerState)
     last_state: ContainerState = msgspec.field(default_factory=ContainerState)
     ready: bool
-    restart_count: int
+    restart_count: Int32
     image: str
     image_id: str = msgspec.field(name="imageID")
     container_id: str = msgspec.field(default="", name="containerID")

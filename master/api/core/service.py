@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from master.api.meta import Condition, Object
-from master.api.schema import IntOrString, merge_by
+from master.api.schema import Int32, IntOrString, merge_by
 
 __all__ = [
     "ClientIPConfig",
@@ -26,13 +26,13 @@ class ServicePort(msgspec.Struct, kw_only=True, omit_defaults=True, rename="came
     name: str = ""
     protocol: str = ""
     app_protocol: str | None = None
-    port: int
+    port: Int32
     target_port: IntOrString = 0
-    node_port: int = 0
+    node_port: Int32 = 0
 
 
 class ClientIPConfig(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    timeout_seconds: int | None = None
+    timeout_seconds: Int32 | None = None
 
 
 class SessionAffinityConfig(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -51,7 +51,7 @@ class ServiceSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="came
     load_balancer_source_ranges: list[str] = []
     external_name: str = ""
     external_traffic_policy: str = ""  # Cluster or Local
-    health_check_node_port: int = 0
+    health_check_node_port: Int32 = 0
     publish_not_ready_addresses: bool = False
     session_affinity_config: SessionAffinityConfig | None = None
     ip_families: list[str] = []
@@ -62,7 +62,7 @@ class ServiceSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="came
 
 
 class PortStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    port: int
+    port: Int32
     protocol: str
     error: str | None = None
 

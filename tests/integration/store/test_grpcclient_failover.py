@@ -6,14 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import shutil
 import signal
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,57 +21,10 @@ pytestmark = [pytest.mark.etcd]
 PREFIX = b"/failover/"
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
-            return bool(json.loads(resp.read()).get("health") == "true")
-    except (OSError, ValueError):
-        return False
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
-    """Three etcd members on loopback: [(client URL, process)]."""
-    binary = shutil.which("etcd")
-    if binary is None:
-        pytest.skip("the etcd binary is not installed (Debian package etcd-server)")
-    names = ("m1", "m2", "m3")
-    ports = {n: (free_port(), free_port()) for n in names}
-    initial = ",".join(f"{n}=http://127.0.0.1:{ports[n][1]}" for n in names)
-    members: list[tuple[str, subprocess.Popen[bytes]]] = []
-    try:
-        for n in names:
-            client, peer = ports[n]
-            with open(tmp_path / f"{n}.log", "wb") as log:
-                proc = subprocess.Popen(
-                    [
-                        binary, "--name", n, "--data-dir", str(tmp_path / f"{n}.etcd"),
-                        "--listen-client-urls", f"http://127.0.0.1:{client}",
-                        "--advertise-client-urls", f"http://127.0.0.1:{client}",
-                        "--listen-peer-urls", f"http://127.0.0.1:{peer}",
-                        "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-                        "--initial-cluster", initial, "--initial-cluster-token", "grpcclient-failover",
-                    ],
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
-            members.append((f"http://127.0.0.1:{client}", proc))
-        deadline = time.monotonic() + 60
-        while not all(_healthy(url) for url, _ in members):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the etcd cluster did not become healthy")
-            time.sleep(0.2)
-        yield members
-    finally:
-        for _, proc in members:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=10)
-
-
 async def test_writes_and_watch_survive_losing_the_current_member(
-    cluster: list[tuple[str, subprocess.Popen[bytes]]],
+    etcd_cluster: list[EtcdServer],
 ) -> None:
-    urls = [url for url, _ in cluster]
+    urls = [member.url for member in etcd_cluster]
     settings = GrpcClientSettings(timeout=10.0)
     async with GrpcClient(urls, settings) as client:
         start = (await client.put(b"/failover-start", b"")).header.revision + 1
@@ -105,7 +51,7 @@ async def test_writes_and_watch_survive_losing_the_current_member(
                 else:
                     raise AssertionError(f"put {i} failed on every member")
                 if i == n // 2:
-                    cluster[0][1].send_signal(signal.SIGKILL)  # the member the client talks to
+                    etcd_cluster[0].process.send_signal(signal.SIGKILL)  # the member the client talks to
             resp = await client.range(PREFIX, prefix_end(PREFIX))
             expected = sorted((kv.mod_revision, kv.key) for kv in resp.kvs)
 

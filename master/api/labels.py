@@ -249,21 +249,25 @@ class _Parser:
         return tok is not None and tok not in ("==", "!=") and tok[0] not in _SPECIAL
 
     def fail(self, found: str | None, expected: str) -> SelectorError:
-        return SelectorError(f"unable to parse requirement: found '{found or ''}', expected: {expected}")
+        return SelectorError(f"found '{found or ''}', expected: {expected}")
 
     def parse(self) -> Selector:
         reqs: list[Requirement] = []
         if self.peek() is None:
             return Selector()
         while True:
-            reqs.append(self.requirement())
+            try:
+                reqs.append(self.requirement())
+            except SelectorError as exc:
+                # As Kubernetes words it: what went wrong inside one requirement, prefixed once.
+                raise SelectorError(f"unable to parse requirement: {exc}") from None
             tok = self.take()
             if tok is None:
                 break
             if tok != ",":
                 raise SelectorError(f"found '{tok}', expected: ',' or 'end of string'")
             if self.peek() is None:
-                raise self.fail(None, "identifier")
+                raise self.fail(None, "identifier after ','")
         return Selector(_sorted(reqs))
 
     def requirement(self) -> Requirement:

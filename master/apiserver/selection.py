@@ -28,7 +28,7 @@ def compile_label_selector(text: str) -> LabelMatch | None:
     try:
         selector = labels.parse(text)
     except labels.SelectorError as exc:
-        raise errors.bad_request(f"unable to parse requirement: {exc}") from exc
+        raise errors.bad_request(str(exc)) from exc
     return None if selector.empty() else selector.matches
 
 

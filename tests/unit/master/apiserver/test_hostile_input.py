@@ -101,3 +101,19 @@ async def test_a_pod_as_deep_as_real_ones_is_fine(apiserver: Api) -> None:
                         "nodeSelectorTerms": [term]}}}}}
     code, created = await apiserver.post("/api/v1/namespaces/default/pods", json=pod)
     assert code == 201, created
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        pytest.param("a in (b", "unable to parse requirement: found '', expected: ')'", id="unclosed"),
+        pytest.param("!", "unable to parse requirement: found '', expected: identifier", id="bang"),
+        pytest.param("a=b,", "found '', expected: identifier after ','", id="trailing-comma"),
+        pytest.param("a=b c", "found 'c', expected: ',' or 'end of string'", id="no-comma"),
+    ],
+)
+async def test_label_selector_errors_read_as_kubernetes_words_them(apiserver: Api, selector: str,
+                                                                  message: str) -> None:
+    # The prefix was doubled: "unable to parse requirement: unable to parse requirement: ...".
+    code, status = await apiserver.get(CMS, params={"labelSelector": selector})
+    assert code == 400 and status["message"] == message

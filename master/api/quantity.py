@@ -133,6 +133,10 @@ def _parse_str(text: str) -> Quantity:
         q = Quantity(amount * Fraction(10) ** max(exp, -300), DECIMAL_EXPONENT)
     if abs(q.amount) >= _TOO_LARGE:
         raise QuantityError("quantity is too large")
+    if (q.amount / _NANO).denominator != 1:
+        # Kubernetes keeps nano precision and rounds finer values up (away from zero): ".1n" is 1n.
+        nanos = math.ceil(abs(q.amount) / _NANO)
+        q = Quantity(nanos * _NANO * (-1 if q.amount < 0 else 1), q.format)
     return q
 
 

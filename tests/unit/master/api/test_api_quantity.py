@@ -68,3 +68,11 @@ def test_numbers_and_arithmetic() -> None:
     assert str(quantity.from_value(2**30, binary=True)) == "1Gi"
     with pytest.raises(QuantityError):
         quantity.parse(True)
+
+
+@pytest.mark.parametrize("text", [".1n", "-.1n", "1e-10", "0.0000000001Ki"])
+def test_below_nano_is_rounded_on_parse(text: str) -> None:
+    # A quantity finer than 1n compared unequal to its own canonical form (found by hypothesis:
+    # parse(".1n") != parse(str(parse(".1n")))).
+    q = quantity.parse(text)
+    assert quantity.parse(str(q)) == q

@@ -9,7 +9,7 @@ import typer
 from master.cli.kube import options, session
 from master.cli.main import CLIError
 
-__all__ = ["register", "set_nodes"]
+__all__ = ["register", "register_command", "set_nodes"]
 
 
 def set_nodes(g: options.Globals, names: list[str], selector: str, *, cordon: bool, dry_run: bool) -> None:
@@ -47,14 +47,20 @@ def set_nodes(g: options.Globals, names: list[str], selector: str, *, cordon: bo
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("cordon")
+    register_command(app, cordon=True)
+
+
+def register_command(app: typer.Typer, *, cordon: bool) -> None:
+    """``pictl cordon`` (``cordon``) or ``pictl uncordon``: one command, worded for its way."""
+    verb = "cordon" if cordon else "uncordon"
+
+    @app.command(verb, help=f"Mark nodes as {'unschedulable' if cordon else 'schedulable'}.")
     @options.kube_command
-    def cordon(
-        names: list[str] = typer.Argument(None, metavar="NODE...", help="The nodes to cordon."),
-        selector: str = typer.Option("", "--selector", "-l", help="Cordon the nodes matching this selector."),
+    def command(
+        names: list[str] = typer.Argument(None, metavar="NODE...", help=f"The nodes to {verb}."),
+        selector: str = typer.Option("", "--selector", "-l", help=f"{verb.capitalize()} the nodes matching this selector."),
         dry_run: str = typer.Option("none", "--dry-run", help="none or client: only show what would happen."),
         *,
         g: options.Globals,
     ) -> None:
-        """Mark nodes as unschedulable."""
-        set_nodes(g, names or [], selector, cordon=True, dry_run=dry_run not in ("", "none"))
+        set_nodes(g, names or [], selector, cordon=cordon, dry_run=dry_run not in ("", "none"))

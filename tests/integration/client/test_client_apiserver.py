@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from master.api import apps, coordination, core, meta
-from master.client import errors, kubeconfig
+from master.client import errors
 from master.client.events import NORMAL, EventRecorder
 from master.client.informer import Informer, InformerSettings, SharedInformerFactory
 from master.client.leaderelection import LeaderElectionSettings, LeaderElector
@@ -22,13 +21,6 @@ from tests.fixtures.apiserver import Api, running_apiserver
 from tests.fixtures.waiting import eventually
 
 FAST = InformerSettings(page_size=3, backoff_initial=0.05, backoff_max=0.2)
-
-
-@pytest.fixture
-async def client(apiserver: Api) -> AsyncIterator[ApiClient]:
-    config = kubeconfig.load_client_config(str(apiserver.data_dir / "admin.kubeconfig"))
-    async with ApiClient(config) as api:
-        yield api
 
 
 async def namespace(client: ApiClient, name: str) -> None:
@@ -176,7 +168,7 @@ async def test_watch_field_selector_for_one_node(client: ApiClient) -> None:
 
 async def test_connection_refused_after_the_server_stops(tmp_path: Path) -> None:
     async with running_apiserver(tmp_path) as api:
-        config = kubeconfig.load_client_config(str(api.data_dir / "admin.kubeconfig"))
+        config = api.client_config()
     async with ApiClient(config) as client:
         with pytest.raises(
             errors.ConnectionError, match="was refused - did you specify the right host or port"
@@ -232,7 +224,7 @@ async def test_informer_relists_after_410(tmp_path: Path) -> None:
     """Partition the informer from a server with a 5-event watch window, write 10 times, heal:
     its resume is too old (410 Gone), so it relists and catches up."""
     async with running_apiserver(tmp_path, watch_cache_events=5) as api:
-        config = kubeconfig.load_client_config(str(api.data_dir / "admin.kubeconfig"))
+        config = api.client_config()
         port = int(api.base.rsplit(":", 1)[1])
         proxy = Cuttable(port)
         await proxy.start()
@@ -286,7 +278,7 @@ async def test_shared_informers_and_events(client: ApiClient) -> None:
 
 
 async def test_leader_election_between_two_clients(tmp_path: Path, apiserver: Api) -> None:
-    config = kubeconfig.load_client_config(str(apiserver.data_dir / "admin.kubeconfig"))
+    config = apiserver.client_config()
     fast = LeaderElectionSettings(lease_duration=2, renew_deadline=1.5, retry_period=0.1)
     no_release = dataclasses.replace(fast, release_on_cancel=False)
     leaders: list[str] = []

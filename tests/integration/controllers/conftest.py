@@ -14,7 +14,6 @@ import pytest
 
 from hw.testbed.hollow import HollowCluster, HollowSettings
 from master.api import apps, core, meta
-from master.client import kubeconfig
 from master.client.informer import InformerSettings, SharedInformerFactory
 from master.client.leaderelection import LeaderElectionSettings
 from master.client.rest import ApiClient
@@ -22,7 +21,6 @@ from master.controllers.manager import ControllerManager, LeaderElection
 from master.controllers.settings import ControllerManagerSettings
 from master.scheduler.queue import QueueSettings
 from master.scheduler.scheduler import Scheduler
-from tests.fixtures.apiserver import Api
 
 FAST_HOLLOW = HollowSettings(heartbeat_period=0.5, lease_duration=4, status_period=1.0)
 FAST_INFORMER = InformerSettings(backoff_initial=0.05, backoff_max=0.5)
@@ -37,13 +35,6 @@ FAST = ControllerManagerSettings(
     namespace_recheck_period=0.3,
 )
 FAST_ELECTION = LeaderElectionSettings(lease_duration=3.0, renew_deadline=2.0, retry_period=0.3)
-
-
-@pytest.fixture
-async def client(apiserver: Api) -> AsyncIterator[ApiClient]:
-    config = kubeconfig.load_client_config(str(apiserver.data_dir / "admin.kubeconfig"))
-    async with ApiClient(config) as api:
-        yield api
 
 
 @pytest.fixture

@@ -11,20 +11,11 @@ from typing import Any
 import pytest
 
 from hw.testbed.hollow import HollowCluster
-from master.client import kubeconfig
 from master.client.informer import SharedInformerFactory
 from master.client.rest import ApiClient
 from master.scheduler.config import SchedulerConfig
 from master.scheduler.scheduler import Scheduler
-from tests.fixtures.apiserver import Api
 from tests.integration.scheduler.helpers_sched import FAST_HOLLOW, FAST_INFORMER, FAST_QUEUE, StartScheduler
-
-
-@pytest.fixture
-async def client(apiserver: Api) -> AsyncIterator[ApiClient]:
-    config = kubeconfig.load_client_config(str(apiserver.data_dir / "admin.kubeconfig"))
-    async with ApiClient(config) as api:
-        yield api
 
 
 @pytest.fixture

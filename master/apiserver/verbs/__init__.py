@@ -63,6 +63,8 @@ async def dispatch(
         if info.name:
             raise errors.method_not_allowed()
         return await write.create(call)
+    if verb in ("update", "patch") and not info.name:
+        raise errors.method_not_allowed()  # a collection has no PUT or PATCH (not a 404 for name "")
     if verb == "update":
         return await write.update(call)
     if verb == "patch":

@@ -117,3 +117,10 @@ async def test_label_selector_errors_read_as_kubernetes_words_them(apiserver: Ap
     # The prefix was doubled: "unable to parse requirement: unable to parse requirement: ...".
     code, status = await apiserver.get(CMS, params={"labelSelector": selector})
     assert code == 400 and status["message"] == message
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_put_or_patch_on_a_collection_is_405(apiserver: Api, method: str) -> None:
+    code, status = await apiserver.request(method, CMS, data="{}",
+                                           headers={"Content-Type": "application/merge-patch+json"})
+    assert code == 405 and status["reason"] == "MethodNotAllowed", status  # was 404 'configmaps "" not found'

@@ -20,6 +20,21 @@ def test_serving_cert_has_sans_and_chains_to_ca() -> None:
     pair.cert.verify_directly_issued_by(ca.cert)
 
 
+def test_ca_and_leaf_constraints_and_key_usage() -> None:
+    ca = pki.create_ca()
+    leaf = pki.serving_cert(ca, "kube-apiserver", ["localhost"])
+    for cert, is_ca in ((ca.cert, True), (leaf.cert, False)):
+        assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is is_ca
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+        assert usage.critical and usage.value.digital_signature
+        assert (usage.value.key_cert_sign, usage.value.crl_sign) == (is_ca, is_ca)
+        assert not usage.value.key_encipherment
+    assert cert.not_valid_before_utc < cert.not_valid_after_utc
+    assert ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    eku = leaf.cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+
+
 def test_client_cert_identity() -> None:
     ca = pki.create_ca()
     pair = pki.client_cert(ca, "kubernetes-admin", groups=["system:masters", "ops"])

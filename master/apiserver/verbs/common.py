@@ -21,8 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["BODY", "Call", "bool_param", "int_param", "now_rfc3339"]
 
 
+# 9999-12-31T23:59:59Z: RFC 3339 has four-digit years (a pod deleted with a grace period of 2**62
+# seconds is due then; past it gmtime overflowed, a 500, and clients could not parse year 33715).
+_LAST_RFC3339 = 253402300799
+
+
 def now_rfc3339(ts: float | None = None) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if ts is None else ts))
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(min(time.time() if ts is None else ts, _LAST_RFC3339)))
 
 
 def int_param(request: web.Request, name: str, *, minimum: int | None = None) -> int | None:
@@ -58,6 +63,8 @@ class Call:
     served: Served
     info: RequestInfo
     user: UserInfo
+    # DeleteOptions.dryRun ["All"] in a DELETE's body (where kubectl puts it) makes a dry run too.
+    body_dry_run: bool = False
 
     @property
     def storage(self) -> ResourceStorage:
@@ -81,7 +88,7 @@ class Call:
         for v in values:
             if v != "All":
                 raise errors.bad_request(f'invalid dryRun value {v!r}: only "All" is supported')
-        return bool(values)
+        return self.body_dry_run or bool(values)
 
     async def read_object(self) -> dict[str, Any]:
         data = self.request.get(BODY)

@@ -23,15 +23,13 @@ from typing import Any
 
 from aiohttp import web
 
+from master.api import codec, meta, validation
 from master.apiserver import admission, body, errors, selection
 from master.apiserver.hooks import hooks_for
 from master.apiserver.verbs.common import Call, int_param, now_rfc3339
 from master.apiserver.verbs.read import respond_object
 
-__all__ = ["delete", "delete_collection", "delete_object", "remove_now"]
-
-_POLICIES = ("Orphan", "Background", "Foreground")
-
+__all__ = ["checked_options", "delete", "delete_collection", "delete_object", "remove_now"]
 
 async def _options(call: Call) -> dict[str, Any]:
     opts: dict[str, Any] = {}
@@ -48,12 +46,28 @@ async def _options(call: Call) -> dict[str, Any]:
         opts["propagationPolicy"] = policy
     if call.request.query.get("orphanDependents") in ("true", "false"):
         opts["orphanDependents"] = call.request.query["orphanDependents"] == "true"
-    if opts.get("propagationPolicy") not in (None, *_POLICIES):
-        raise errors.bad_request(f"invalid propagationPolicy {opts['propagationPolicy']!r}: want one of "
-                                 + ", ".join(_POLICIES))
-    g = opts.get("gracePeriodSeconds")
-    if g is not None and (not isinstance(g, int) or isinstance(g, bool) or g < 0):
+    return checked_options(call, opts)
+
+
+def checked_options(call: Call, raw: dict[str, Any]) -> dict[str, Any]:
+    """DeleteOptions (a DELETE's body and query, an Eviction's deleteOptions) as Kubernetes reads
+    them: a wrong shape is 400, a wrong value 422, and ``dryRun: [All]`` makes the call a dry run
+    (kubectl delete --dry-run=server sends it there, not in the query)."""
+    try:
+        typed = codec.convert(raw, meta.DeleteOptions)
+    except codec.DecodeError as exc:
+        where = f" at {exc.path}" if exc.path else ""
+        raise errors.bad_request(
+            f'DeleteOptions in version "v1" cannot be handled as a DeleteOptions: {exc.detail}{where}') from exc
+    causes = [(e.type.reason, e.field, e.body()) for e in validation.validate_delete_options(typed)]
+    if causes:
+        raise errors.invalid("DeleteOptions", "", causes, "meta.k8s.io")
+    if typed.grace_period_seconds is not None and typed.grace_period_seconds < 0:
         raise errors.bad_request("gracePeriodSeconds must be a non-negative integer")
+    if typed.dry_run:
+        call.body_dry_run = True
+    opts = codec.to_builtins(typed)
+    assert isinstance(opts, dict)
     return opts
 
 

@@ -91,6 +91,7 @@ async def eviction(call: Call) -> web.StreamResponse:
     opts = obj.get("deleteOptions") or {}
     if not isinstance(opts, dict):
         raise errors.bad_request("deleteOptions must be an object")
+    opts = delete_verb.checked_options(call, opts)
     current = await call.storage.get(call.namespace, call.name)
     await delete_verb.delete_object(call, current, opts)
     return _success()

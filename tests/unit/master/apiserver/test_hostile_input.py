@@ -124,3 +124,74 @@ async def test_put_or_patch_on_a_collection_is_405(apiserver: Api, method: str) 
     code, status = await apiserver.request(method, CMS, data="{}",
                                            headers={"Content-Type": "application/merge-patch+json"})
     assert code == 405 and status["reason"] == "MethodNotAllowed", status  # was 404 'configmaps "" not found'
+
+
+async def _configmap(api: Api, name: str) -> dict[str, object]:
+    code, created = await api.post(CMS, json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}})
+    assert code == 201, created
+    return created
+
+
+async def test_dry_run_in_the_delete_body_deletes_nothing(apiserver: Api) -> None:
+    # kubectl delete --dry-run=server sends DeleteOptions {"dryRun": ["All"]} in the body: the
+    # object was deleted for real.
+    await _configmap(apiserver, "dry")
+    code, answer = await apiserver.delete(f"{CMS}/dry", json={"dryRun": ["All"]})
+    assert code == 200 and answer["metadata"]["name"] == "dry"
+    code, _ = await apiserver.get(f"{CMS}/dry")
+    assert code == 200
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "evictee"},
+           "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    assert (await apiserver.post("/api/v1/namespaces/default/pods", json=pod))[0] == 201
+    code, _ = await apiserver.post("/api/v1/namespaces/default/pods/evictee/eviction",
+                                   json={"apiVersion": "policy/v1", "kind": "Eviction",
+                                         "metadata": {"name": "evictee"}, "deleteOptions": {"dryRun": ["All"]}})
+    assert code == 201
+    code, _ = await apiserver.get("/api/v1/namespaces/default/pods/evictee")
+    assert code == 200
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "message"),
+    [
+        pytest.param({"preconditions": 5}, 400, "Expected `object | null`, got `int` at preconditions",
+                     id="preconditions-not-an-object"),  # was a 500
+        pytest.param({"preconditions": {"uid": 5}}, 400, "Expected `str | null`, got `int` at preconditions.uid",
+                     id="uid-not-a-string"),
+        pytest.param({"gracePeriodSeconds": 2**70}, 400, "Expected `int` <= 9223372036854775807 at gracePeriodSeconds",
+                     id="grace-beyond-int64"),  # was a delete
+        pytest.param({"dryRun": ["Bogus"]}, 422, 'dryRun[0]: Unsupported value: "Bogus"', id="bad-dry-run"),
+        pytest.param({"propagationPolicy": "Sideways"}, 422, 'propagationPolicy: Unsupported value: "Sideways"',
+                     id="bad-policy"),
+        pytest.param({"propagationPolicy": "Orphan", "orphanDependents": True}, 422,
+                     "orphanDependents and deletionPropagation cannot be both set", id="both-policies"),
+    ],
+)
+async def test_bad_delete_options_delete_nothing(apiserver: Api, options: dict[str, object], code: int,
+                                                 message: str) -> None:
+    await _configmap(apiserver, "keep")
+    got, status = await apiserver.delete(f"{CMS}/keep", json=options)
+    assert got == code and message in status["message"], status
+    assert (await apiserver.get(f"{CMS}/keep"))[0] == 200
+
+
+async def test_preconditions_that_do_not_hold_are_409(apiserver: Api) -> None:
+    created = await _configmap(apiserver, "pre")
+    meta = created["metadata"]
+    assert isinstance(meta, dict)
+    for pre in ({"uid": "not-the-uid"}, {"resourceVersion": "1"}):
+        code, status = await apiserver.delete(f"{CMS}/pre", json={"preconditions": pre})
+        assert code == 409 and "Precondition failed" in status["message"], status
+    code, _ = await apiserver.delete(f"{CMS}/pre", json={"preconditions": {"uid": meta["uid"],
+                                                                          "resourceVersion": meta["resourceVersion"]}})
+    assert code == 200 and (await apiserver.get(f"{CMS}/pre"))[0] == 404
+
+
+async def test_a_huge_grace_period_is_due_in_year_9999(apiserver: Api) -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "slow"},
+           "spec": {"nodeName": "pi-1", "containers": [{"name": "c", "image": "x"}]}}
+    assert (await apiserver.post("/api/v1/namespaces/default/pods", json=pod))[0] == 201
+    code, deleted = await apiserver.delete("/api/v1/namespaces/default/pods/slow", json={"gracePeriodSeconds": 2**62})
+    assert code == 200, deleted  # was a 500: gmtime overflowed
+    assert deleted["metadata"]["deletionTimestamp"] == "9999-12-31T23:59:59Z"
+    assert deleted["metadata"]["deletionGracePeriodSeconds"] == 2**62

@@ -33,7 +33,6 @@ import asyncio
 import base64
 import datetime
 import logging
-import os
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -48,6 +47,7 @@ from master.client import errors, kubeconfig, transport
 from master.client.config import ClientConfig
 from master.client.rest import ApiClient
 from master.util import jointoken, jws
+from master.util.files import write_atomic
 
 __all__ = ["CertificateManager", "JoinError", "JoinSettings", "join", "join_settings"]
 
@@ -190,11 +190,7 @@ async def request_certificate(api: ApiClient, settings: JoinSettings, *, signer:
 def _write_pair(cert_path: Path, key_path: Path, cert_pem: bytes, key_pem: bytes) -> None:
     cert_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path, data, mode in ((key_path, key_pem, 0o600), (cert_path, cert_pem, 0o644)):
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_atomic(path, data, mode=mode)
 
 
 def _write_client(settings: JoinSettings, ca_pem: bytes, cert_pem: bytes, key_pem: bytes) -> ClientConfig:

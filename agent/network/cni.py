@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from master.util.files import write_atomic
 
 __all__ = ["CNIError", "CNISettings", "config_is_current", "remove_config", "render_config", "write_config"]
 
@@ -119,25 +119,7 @@ def write_config(pod_cidr: str, settings: CNISettings) -> bool:
     try:
         settings.conf_dir.mkdir(parents=True, exist_ok=True)
         settings.ipam_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{settings.file_name}.", dir=settings.conf_dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        dir_fd = os.open(settings.conf_dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(path, data, mode=0o644, sync_dir=True)
     except OSError as exc:
         raise CNIError(f"cni: cannot write {path}: {exc.strerror or exc}") from exc
     return True

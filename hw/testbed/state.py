@@ -7,12 +7,12 @@ Processes are recorded as (pid, start time): a pid alone may have been reused by
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import msgspec
 
 from hw.testbed.errors import TestbedError
+from master.util.files import write_atomic
 
 __all__ = ["NodeRecord", "ProcRecord", "TestbedState", "load_state", "save_state"]
 
@@ -67,6 +67,4 @@ def load_state(path: Path) -> TestbedState | None:
 
 
 def save_state(path: Path, state: TestbedState) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(msgspec.json.format(msgspec.json.encode(state), indent=1) + b"\n")
-    os.replace(tmp, path)
+    write_atomic(path, msgspec.json.format(msgspec.json.encode(state), indent=1) + b"\n")

@@ -43,6 +43,7 @@ import msgspec
 
 from master.client import errors
 from master.client.config import ClientConfig
+from master.util.files import write_atomic
 
 __all__ = [
     "Cluster",
@@ -329,20 +330,7 @@ def write(path: str, cfg: KubeConfig) -> None:
     """Write ``cfg`` to ``path`` atomically with mode 0600 (it usually holds a private key)."""
     path = os.path.abspath(os.path.expanduser(path))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(dumps(cfg))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, dumps(cfg), mode=0o600)
 
 
 def _load_file(path: str) -> KubeConfig:

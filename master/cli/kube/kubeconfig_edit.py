@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from master.client import kubeconfig as client_kubeconfig
+from master.util.files import write_atomic
 
 __all__ = ["ConfigFile", "EditError", "load", "merged", "minify", "redact", "write"]
 
@@ -155,15 +156,8 @@ def write(f: ConfigFile) -> None:
     doc = {"apiVersion": "v1", "kind": "Config", **f.doc}
     path = os.path.abspath(os.path.expanduser(f.path))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
+    text = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            yaml.safe_dump(doc, out, sort_keys=True, default_flow_style=False)
-        os.replace(tmp, path)
+        write_atomic(path, text.encode(), mode=0o600)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise EditError(f"kubeconfig {f.path}: cannot write: {exc.strerror or exc}") from None

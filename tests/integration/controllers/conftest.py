@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from master.controllers.manager import ControllerManager, LeaderElection
 from master.controllers.settings import ControllerManagerSettings
 from master.scheduler.queue import QueueSettings
 from master.scheduler.scheduler import Scheduler
+from tests.fixtures import waiting
 
 FAST_HOLLOW = HollowSettings(heartbeat_period=0.5, lease_duration=4, status_period=1.0)
 FAST_INFORMER = InformerSettings(backoff_initial=0.05, backoff_max=0.5)
@@ -35,6 +36,7 @@ FAST = ControllerManagerSettings(
     namespace_recheck_period=0.3,
 )
 FAST_ELECTION = LeaderElectionSettings(lease_duration=3.0, renew_deadline=2.0, retry_period=0.3)
+wait_for = waiting.until  # poll an async check until it returns something truthy
 
 
 @pytest.fixture
@@ -131,16 +133,6 @@ def deployment(name: str, replicas: int, *, image: str = "busybox", namespace: s
             template=template(lbls, image), **spec,
         ),
     )
-
-
-async def wait_for(cond: Callable[[], Awaitable[Any]], within: float = 30.0) -> Any:
-    """Poll an async condition until it returns something truthy (generous deadline)."""
-    async with asyncio.timeout(within):
-        while True:
-            value = await cond()
-            if value:
-                return value
-            await asyncio.sleep(0.05)
 
 
 async def pods_of(client: ApiClient, selector: str, namespace: str = "default") -> list[core.Pod]:

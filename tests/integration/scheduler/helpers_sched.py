@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,10 +11,12 @@ from master.client.informer import InformerSettings
 from master.client.rest import ApiClient
 from master.scheduler.queue import QueueSettings
 from master.scheduler.scheduler import Scheduler
+from tests.fixtures import waiting
 
 FAST_HOLLOW = HollowSettings(heartbeat_period=1.0, lease_duration=5, status_period=0)
 FAST_QUEUE = QueueSettings(initial_backoff=0.05, max_backoff=0.2, max_unschedulable=2.0, flush_period=0.5)
 FAST_INFORMER = InformerSettings(backoff_initial=0.05, backoff_max=0.5)
+wait_for = waiting.until  # poll an async check until it returns something truthy
 
 StartScheduler = Callable[..., Awaitable[Scheduler]]
 
@@ -39,16 +40,6 @@ def pod(
         metadata=meta.ObjectMeta(name=name, namespace="default", labels=labels or {}),
         spec=core.PodSpec(containers=[container], scheduler_name=scheduler_name, **spec),
     )
-
-
-async def wait_for(cond: Callable[[], Awaitable[Any]], within: float = 20.0) -> Any:
-    """Poll an async condition until it returns something truthy (generous deadline)."""
-    async with asyncio.timeout(within):
-        while True:
-            value = await cond()
-            if value:
-                return value
-            await asyncio.sleep(0.05)
 
 
 async def node_of(client: ApiClient, name: str) -> str:

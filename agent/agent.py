@@ -46,6 +46,7 @@ from master.client import kubeconfig
 from master.client.config import ClientConfig
 from master.client.informer import Informer, InformerSettings, SharedInformerFactory
 from master.client.rest import ApiClient
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["Agent", "AgentSettings", "lan_device", "limit_malloc_arenas", "shrink_tls_buffers"]
 
@@ -284,11 +285,7 @@ class Agent:
     async def stop(self) -> None:
         if self.kubelet is not None:
             await self.kubelet.stop()
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_and_wait(self._tasks, ignore_errors=True)
         self._tasks.clear()
         if self.informers is not None:
             await self.informers.stop()

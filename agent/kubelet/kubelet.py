@@ -63,6 +63,7 @@ from master.client.events import EventRecorder
 from master.client.informer import Informer, SharedInformerFactory
 from master.client.rest import ApiClient
 from master.util.clock import Clock, RealClock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["Kubelet"]
 
@@ -385,11 +386,7 @@ class Kubelet:
         self._step("kubelet: started")
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await cancel_and_wait(self._tasks, ignore_errors=True)
         self._tasks.clear()
         await self.workers.stop()
         await self.probes.stop()

@@ -16,11 +16,11 @@ needs from the current state (level-based); a wake carries no data.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from master.util.clock import Clock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["DONE", "PodWorkers"]
 
@@ -127,8 +127,4 @@ class PodWorkers:
         self._stopping = True
         tasks = [w.task for w in self._workers.values() if w.task is not None]
         self._workers.clear()
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel_and_wait(tasks)

@@ -19,7 +19,6 @@ Results are kept by container id, so they never leak from one container to its r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from agent.kubelet.prober import Outcome, Prober, Result
 from agent.kubelet.runtimestate import PodRuntime
 from master.api.core import Container, Pod, Probe
 from master.util.clock import Clock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["LIVENESS", "READINESS", "STARTUP", "ProbeManager", "Results"]
 
@@ -168,11 +168,7 @@ class ProbeManager:
     async def stop(self) -> None:
         tasks = [w.task for w in self._workers.values() if w.task is not None]
         self._workers.clear()
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel_and_wait(tasks)
         await self._prober.close()
 
     # -- one worker -----------------------------------------------------------------------

@@ -31,7 +31,6 @@ status belongs to.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -41,6 +40,7 @@ from master.api.core import Pod, PodStatus
 from master.client import errors
 from master.client.rest import ApiClient
 from master.util.clock import Clock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["StatusManager"]
 
@@ -146,11 +146,7 @@ class StatusManager:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await cancel_and_wait(tasks)
 
     async def _writer(self) -> None:
         while True:

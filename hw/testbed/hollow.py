@@ -42,6 +42,7 @@ from master.client.controller import Controller
 from master.client.informer import Informer, InformerSettings
 from master.client.rest import ApiClient
 from master.util.clock import Clock, RealClock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["HOLLOW_LABEL", "HollowCluster", "HollowNode", "HollowNodeConfig", "HollowSettings"]
 
@@ -280,11 +281,7 @@ class HollowCluster:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel_and_wait(tasks)
 
     def node(self, name: str) -> HollowNode:
         try:

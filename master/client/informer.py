@@ -39,6 +39,7 @@ from master.client import errors
 from master.client.cache import Cache, IndexFunc, meta_namespace_key
 from master.client.rest import ApiClient, WatchEvent
 from master.util.clock import Clock, RealClock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["EventHandler", "Informer", "InformerSettings", "SharedInformerFactory"]
 
@@ -342,8 +343,4 @@ class SharedInformerFactory:
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
         self._tasks.clear()
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel_and_wait(tasks)

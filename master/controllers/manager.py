@@ -32,6 +32,7 @@ from master.controllers.metrics import ControllerMetrics
 from master.controllers.registry import CONTROLLERS, enabled_controllers
 from master.controllers.settings import ControllerManagerSettings
 from master.util.clock import Clock, RealClock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["COMPONENT", "LEASE_NAME", "ControllerManager", "LeaderElection", "default_identity"]
 
@@ -132,11 +133,7 @@ class ControllerManager:
         finally:
             self._active.clear()
             self.metrics.leader.set(0)
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await cancel_and_wait(tasks)
             await factory.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(recorder.aclose(), 5.0)

@@ -42,6 +42,7 @@ from master.scheduler.framework.types import NodeInfo, PodInfo
 from master.scheduler.metrics import SchedulerMetrics
 from master.scheduler.queue import QueuedPodInfo, QueueSettings, SchedulingQueue
 from master.util.clock import Clock, RealClock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["POD_FIELD_SELECTOR", "Scheduler", "node_update_actions"]
 
@@ -184,11 +185,7 @@ class Scheduler:
                     informer.remove_event_handler(handler)
             self._handlers = []
             tasks = [*self._tasks, *([flusher] if flusher is not None else [])]
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            await cancel_and_wait(tasks, ignore_errors=True)
             for recorder in self.recorders.values():
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(recorder.aclose(), 5)

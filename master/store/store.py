@@ -62,6 +62,7 @@ from master.store.types import (
     TxnResponse,
 )
 from master.store.watch import Watcher, WatchHub
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["ETCD_VERSION", "Store", "StoreStats"]
 
@@ -159,11 +160,7 @@ class Store:
         if not self._open:
             return
         self._open = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks, ignore_errors=True)
         self._tasks.clear()
         self.hub.close()
         if self._compaction is not None:

@@ -29,7 +29,6 @@ restarted kubelet adopted the sandbox instead of running a second one".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import hashlib
 import ipaddress
@@ -61,6 +60,7 @@ from agent.kubelet.cri.types import (
 )
 from agent.kubelet.cri.validation import check_container_config, check_sandbox_config
 from master.util.clock import Clock, RealClock
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["FakeImage", "FakeRuntime"]
 
@@ -240,11 +240,7 @@ class FakeRuntime:
 
     async def close(self) -> None:
         tasks = [c.task for c in self._containers.values() if c.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
 
     # Runtime
 

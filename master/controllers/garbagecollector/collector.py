@@ -36,6 +36,7 @@ from master.client import errors
 from master.client.informer import Informer
 from master.controllers.context import ControllerContext
 from master.controllers.garbagecollector.graph import FOREGROUND, ORPHAN, Graph, GraphNode, Identity, Work
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["IGNORED_RESOURCES", "GarbageCollector", "new"]
 
@@ -77,11 +78,7 @@ class GarbageCollector:
         try:
             await asyncio.wait(tasks)
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await cancel_and_wait(tasks)
 
     # ---- graph builder (informer handlers) --------------------------------------------------
 

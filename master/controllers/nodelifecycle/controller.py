@@ -21,7 +21,6 @@ toleration of the NoExecute taints runs out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -41,6 +40,7 @@ from master.controllers.nodelifecycle.zones import (
     zone_of,
     zone_state,
 )
+from master.util.tasks import cancel_and_wait
 
 __all__ = ["NodeLifecycleController", "desired_no_schedule", "new"]
 
@@ -124,11 +124,7 @@ class NodeLifecycleController:
                 if t.done() and not t.cancelled() and t.exception() is not None:
                     raise t.exception()  # type: ignore[misc]
         finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            await cancel_and_wait(tasks)
 
     async def _every(self, period: float, fn: Callable[[], Awaitable[None]]) -> None:
         while True:

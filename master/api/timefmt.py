@@ -10,7 +10,16 @@ from __future__ import annotations
 import datetime as _dt
 import time as _time
 
-__all__ = ["TimeFormatError", "format_micro_time", "format_time", "now", "now_micro", "parse_time", "to_epoch"]
+__all__ = [
+    "TimeFormatError",
+    "format_micro_time",
+    "format_time",
+    "now",
+    "now_micro",
+    "parse_time",
+    "to_epoch",
+    "to_epoch_or",
+]
 
 _UTC = _dt.UTC
 
@@ -72,3 +81,14 @@ def parse_time(s: str) -> _dt.datetime:
 def to_epoch(s: str) -> float:
     """Seconds since the epoch of an RFC 3339 timestamp."""
     return parse_time(s).timestamp()
+
+
+def to_epoch_or(s: str | None, default: float = 0.0) -> float:
+    """``to_epoch(s)``, or ``default`` for a missing or unparseable timestamp (for orderings and
+    ages, where one bad stamp must not stop a controller)."""
+    if not s:
+        return default
+    try:
+        return to_epoch(s)
+    except TimeFormatError:
+        return default

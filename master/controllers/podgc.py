@@ -81,7 +81,7 @@ class PodGCController:
         excess = len(terminated) - self.threshold
         if excess <= 0:
             return
-        terminated.sort(key=lambda p: (_epoch(p.metadata.creation_timestamp), p.metadata.name))
+        terminated.sort(key=lambda p: (timefmt.to_epoch_or(p.metadata.creation_timestamp), p.metadata.name))
         await self._force_delete_all(terminated[:excess], "terminated pods over the threshold")
 
     async def _gc_orphaned(self, pods: list[core.Pod]) -> None:
@@ -132,12 +132,3 @@ class PodGCController:
     async def _force_delete_all(self, pods: list[core.Pod], why: str, batch: int = 20) -> None:
         for i in range(0, len(pods), batch):
             await asyncio.gather(*(self._force_delete(p, why) for p in pods[i:i + batch]))
-
-
-def _epoch(stamp: str | None) -> float:
-    if not stamp:
-        return 0.0
-    try:
-        return timefmt.to_epoch(stamp)
-    except timefmt.TimeFormatError:
-        return 0.0

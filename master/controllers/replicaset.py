@@ -234,9 +234,9 @@ def deletion_rank(pod: core.Pod, siblings: list[core.Pod]) -> tuple[Any, ...]:
     ready_since = 0.0
     if ready:
         cond = api_helpers.get_pod_condition(pod, "Ready")
-        ready_since = _epoch(cond.last_transition_time if cond is not None else None)
+        ready_since = timefmt.to_epoch_or(cond.last_transition_time if cond is not None else None)
     restarts = max((c.restart_count for c in pod.status.container_statuses), default=0)
-    created = _epoch(pod.metadata.creation_timestamp)
+    created = timefmt.to_epoch_or(pod.metadata.creation_timestamp)
     return (
         1 if node else 0,
         _PHASE_ORDER.get(pod.status.phase, 0),
@@ -246,15 +246,6 @@ def deletion_rank(pod: core.Pod, siblings: list[core.Pod]) -> tuple[Any, ...]:
         -restarts,
         -created if created else float("-inf"),
     )
-
-
-def _epoch(stamp: str | None) -> float:
-    if not stamp:
-        return 0.0
-    try:
-        return timefmt.to_epoch(stamp)
-    except timefmt.TimeFormatError:
-        return 0.0
 
 
 def calculate_status(

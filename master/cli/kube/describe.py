@@ -145,14 +145,7 @@ def event_time(ev: dict[str, Any], which: str) -> str | None:
 
 
 def sort_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def key(ev: dict[str, Any]) -> float:
-        ts = event_time(ev, "lastTimestamp")
-        try:
-            return timefmt.to_epoch(ts) if ts else 0.0
-        except timefmt.TimeFormatError:
-            return 0.0
-
-    return sorted(events, key=key)
+    return sorted(events, key=lambda ev: timefmt.to_epoch_or(event_time(ev, "lastTimestamp")))
 
 
 def events_section(w: Writer, events: list[dict[str, Any]], now: float) -> None:

@@ -174,13 +174,7 @@ def active(rss: Iterable[apps.ReplicaSet | None]) -> list[apps.ReplicaSet]:
 
 
 def created_at(obj: meta.Object) -> float:
-    stamp = obj.metadata.creation_timestamp
-    if not stamp:
-        return 0.0
-    try:
-        return timefmt.to_epoch(stamp)
-    except timefmt.TimeFormatError:
-        return 0.0
+    return timefmt.to_epoch_or(obj.metadata.creation_timestamp)
 
 
 def by_creation(rss: Iterable[apps.ReplicaSet]) -> list[apps.ReplicaSet]:

@@ -104,7 +104,7 @@ class TaintEviction:
             return None
         now = self.clock.time()
         start = self._first_seen.setdefault(key, now)
-        added = [_epoch(t.time_added) for t in no_execute if t.time_added]
+        added = [timefmt.to_epoch_or(t.time_added) for t in no_execute if t.time_added]
         if added:
             start = min(start, max(added))
         remaining = start + delay - now
@@ -128,10 +128,3 @@ class TaintEviction:
 
 def _no_execute(node: core.Node) -> list[core.Taint]:
     return [t for t in node.spec.taints if t.effect == taint_util.NO_EXECUTE]
-
-
-def _epoch(stamp: str) -> float:
-    try:
-        return timefmt.to_epoch(stamp)
-    except timefmt.TimeFormatError:
-        return 0.0

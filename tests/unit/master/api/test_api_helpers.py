@@ -116,6 +116,21 @@ def test_timefmt(text: str, epoch: float) -> None:
     assert timefmt.to_epoch(text) == epoch
 
 
+@pytest.mark.parametrize(
+    ("text", "epoch"),
+    [
+        pytest.param("1970-01-01T00:00:02Z", 2.0, id="valid"),
+        pytest.param(None, -1.0, id="missing"),
+        pytest.param("", -1.0, id="empty"),
+        pytest.param("yesterday", -1.0, id="unparseable"),
+        pytest.param("2026-01-01T00:00:00", -1.0, id="no-zone"),
+    ],
+)
+def test_timefmt_to_epoch_or(text: str | None, epoch: float) -> None:
+    assert timefmt.to_epoch_or(text, -1.0) == epoch
+    assert timefmt.to_epoch_or(text) == (epoch if epoch >= 0 else 0.0)
+
+
 def test_timefmt_format_and_errors() -> None:
     assert timefmt.format_time(0) == "1970-01-01T00:00:00Z"
     assert timefmt.format_micro_time(1.5) == "1970-01-01T00:00:01.500000Z"

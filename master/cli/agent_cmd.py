@@ -25,7 +25,6 @@ import contextlib
 import ipaddress
 import logging
 import os
-import re
 import socket
 import sys
 from dataclasses import replace
@@ -37,24 +36,16 @@ __all__ = ["parse_duration", "register"]
 
 log = logging.getLogger("pictl.agent")
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-
-
 def parse_duration(text: str, flag: str) -> float:
-    """"10s", "1m30s", "500ms", "2h" or "15" (seconds) -> seconds; ValueError naming the flag."""
-    t = text.strip()
+    """"10s", "1m30s", "500ms", "2h" or "15" (seconds) -> seconds, more than zero; ValueError
+    naming the flag."""
+    from master.cli.kube.options import parse_duration as parse
+    from master.cli.main import CLIError
+
     try:
-        value = float(t)
-    except ValueError:
-        pos, total = 0, 0.0
-        for m in _DURATION.finditer(t):
-            if m.start() != pos:
-                break
-            total += float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-            pos = m.end()
-        if pos != len(t) or not t:
-            raise ValueError(f"invalid {flag} {text!r}: want a duration such as 10s, 1m30s or 500ms") from None
-        value = total
+        value = parse(text, flag=flag)
+    except CLIError as exc:
+        raise ValueError(str(exc)) from None
     if value <= 0:
         raise ValueError(f"invalid {flag} {text!r}: must be positive")
     return value

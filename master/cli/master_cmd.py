@@ -508,24 +508,11 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
-_DURATION_UNITS = (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0))
-
-
 def _duration(text: str, flag: str) -> float:
-    """Seconds of ``15s``, ``500ms``, ``1m`` or a bare number of seconds; CLIError otherwise."""
-    from master.cli.main import CLIError
+    """Seconds of ``15s``, ``500ms``, ``1m30s`` or a bare number of seconds; CLIError otherwise."""
+    from master.cli.kube.options import parse_duration
 
-    t = text.strip()
-    for suffix, scale in _DURATION_UNITS:
-        if t.endswith(suffix) and t[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(t[: -len(suffix)]) * scale
-    try:
-        value = float(t)
-    except ValueError:
-        value = -1.0
-    if value < 0 or value != value:
-        raise CLIError(f"invalid {flag} {text!r}: want a duration such as 15s, 500ms or 1m")
-    return value
+    return parse_duration(text, flag=flag)
 
 
 LAUNCH_ENV = "PICLUSTER_MASTER_LAUNCH"

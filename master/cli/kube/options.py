@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 def parse_duration(text: str, *, flag: str = "--timeout") -> float:
     """Go durations as kubectl flags take them: "30s", "1m30s", "2h", "500ms"; a bare number is
-    seconds; "0" is zero. Raises ``CLIError`` naming the flag."""
+    seconds; "0" is zero. Raises ``CLIError`` naming the flag. Every pictl flag that takes a
+    duration reads it here (``pictl master`` and ``pictl agent`` flags too)."""
     s = text.strip()
     try:
         value = float(s)
@@ -60,7 +62,8 @@ def parse_duration(text: str, *, flag: str = "--timeout") -> float:
     else:
         if value < 0:
             raise CLIError(f"invalid {flag} {text!r}: must not be negative")
-        return value
+        if math.isfinite(value):
+            return value
     pos, total = 0, 0.0
     for m in _DURATION.finditer(s):
         if m.start() != pos:

@@ -20,7 +20,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
     assert options.parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "abc", "5x", "-1", "1m-3s"])
+@pytest.mark.parametrize("text", ["", "abc", "5x", "-1", "1m-3s", "nan", "inf", "1e400"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(CLIError):
         options.parse_duration(text)

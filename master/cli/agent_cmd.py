@@ -21,16 +21,16 @@ Once the flags check out, the command replaces itself (``os.execve``, same pid) 
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
-import os
 import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import typer
+
+from master.cli import relaunch
 
 __all__ = ["parse_duration", "register"]
 
@@ -69,14 +69,7 @@ def _exec_agent(settings: object, join: object, level: int) -> None:
 
     assert isinstance(settings, AgentSettings)
     launch = Launch(settings=settings, join=join, log_level=level)
-    if sys.executable:
-        env = {**os.environ, LAUNCH_ENV: encode_launch(launch)}
-        sys.stdout.flush()
-        sys.stderr.flush()
-        with contextlib.suppress(OSError):
-            # Not ``-m agent.main``: the settings' classes must load as agent.main, not __main__.
-            os.execve(sys.executable, [sys.executable, "-c", "import agent.main as m; raise SystemExit(m.main())"],
-                      env)
+    relaunch.exec_python("import agent.main as m; raise SystemExit(m.main())", {LAUNCH_ENV: encode_launch(launch)})
     raise SystemExit(run(launch))
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from master.cli import relaunch
 from master.controllers.settings import ControllerManagerSettings
 from master.util import eventloop
 
@@ -527,20 +528,14 @@ def _exec_master(options: MasterOptions, level: int) -> None:
     ~10 MB of RSS less for the life of the master, as ``pictl agent`` does. The checked options
     travel in ``PICLUSTER_MASTER_LAUNCH`` (a pickle this program made a moment ago). Runs here
     when the interpreter cannot be executed."""
-    if sys.executable:
-        env = {**os.environ, LAUNCH_ENV: base64.b64encode(pickle.dumps((options, level))).decode()}
-        sys.stdout.flush()
-        sys.stderr.flush()
-        code = "import master.cli.master_cmd as m; raise SystemExit(m.launched())"
-        # Blocked across the exec (the mask is inherited) until ``launched`` handles them: a SIGTERM
-        # while the new process imports is a clean stop, not a kill.
-        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        with contextlib.suppress(OSError):
-            # Not ``-m``: the options' classes must load as master.cli.master_cmd, not __main__. The
-            # command line stays in the arguments (ignored), for ps and for whoever finds the master
-            # by its --data-dir (the testbed does).
-            os.execve(sys.executable, [sys.executable, "-c", code, *sys.argv], env)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    env = {LAUNCH_ENV: base64.b64encode(pickle.dumps((options, level))).decode()}
+    # Blocked across the exec (the mask is inherited) until ``launched`` handles them: a SIGTERM
+    # while the new process imports is a clean stop, not a kill.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    # The command line stays in the arguments (ignored), for ps and for whoever finds the master
+    # by its --data-dir (the testbed does).
+    relaunch.exec_python("import master.cli.master_cmd as m; raise SystemExit(m.launched())", env, sys.argv)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     raise SystemExit(_run(options))
 
 

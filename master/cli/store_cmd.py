@@ -6,14 +6,13 @@ The flags are checked here; then the command replaces itself with the lean store
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
+
+from master.cli import relaunch
 
 if TYPE_CHECKING:
     from master.store.main import Launch
@@ -119,12 +118,6 @@ def _exec_store(launch: Launch) -> NoReturn:
     master/store/main.py. Runs here when the interpreter cannot be executed."""
     from master.store.main import LAUNCH_ENV, encode_launch, run_launch
 
-    if sys.executable:
-        env = {**os.environ, LAUNCH_ENV: encode_launch(launch)}
-        sys.stdout.flush()
-        sys.stderr.flush()
-        with contextlib.suppress(OSError):
-            # Not ``-m master.store.main``: the settings' classes must load under their own names.
-            boot = "import master.store.main as m; raise SystemExit(m.main())"
-            os.execve(sys.executable, [sys.executable, "-c", boot], env)
+    relaunch.exec_python("import master.store.main as m; raise SystemExit(m.main())",
+                         {LAUNCH_ENV: encode_launch(launch)})
     raise SystemExit(run_launch(launch))

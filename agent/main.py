@@ -14,15 +14,15 @@ SIGINT, and stops it; the pods keep running.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import os
-import pickle
 import signal
 import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from master.util import launch as launch_util
 
 if TYPE_CHECKING:  # the agent's modules load after the signal handlers are in place (main)
     from agent.agent import Agent, AgentSettings
@@ -45,14 +45,11 @@ class Launch:
 
 
 def encode_launch(launch: Launch) -> str:
-    return base64.b64encode(pickle.dumps(launch)).decode()
+    return launch_util.encode(launch)
 
 
 def decode_launch(text: str) -> Launch:
-    launch = pickle.loads(base64.b64decode(text))  # written by this program a moment ago
-    if not isinstance(launch, Launch):
-        raise ValueError(f"{LAUNCH_ENV} does not hold agent settings")
-    return launch
+    return launch_util.decode(text, Launch, env=LAUNCH_ENV, what="agent settings")
 
 
 async def _join(join: Any, agent: Agent) -> asyncio.Task[None]:
@@ -144,7 +141,7 @@ def main() -> int:
         return 2
     try:
         launch = decode_launch(text)
-    except (ValueError, pickle.UnpicklingError, EOFError) as exc:
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return run(launch)

@@ -16,12 +16,10 @@ needs (``launched``), as ``pictl agent`` does.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import gc
 import logging
 import os
-import pickle
 import signal
 import sys
 from collections.abc import Callable
@@ -32,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from master.cli import relaunch
 from master.controllers.settings import ControllerManagerSettings
 from master.util import eventloop
+from master.util import launch as launch_util
 
 if TYPE_CHECKING:  # the running master does without the CLI's libraries (see ``launched``)
     import typer
@@ -528,7 +527,7 @@ def _exec_master(options: MasterOptions, level: int) -> None:
     ~10 MB of RSS less for the life of the master, as ``pictl agent`` does. The checked options
     travel in ``PICLUSTER_MASTER_LAUNCH`` (a pickle this program made a moment ago). Runs here
     when the interpreter cannot be executed."""
-    env = {LAUNCH_ENV: base64.b64encode(pickle.dumps((options, level))).decode()}
+    env = {LAUNCH_ENV: launch_util.encode((options, level))}
     # Blocked across the exec (the mask is inherited) until ``launched`` handles them: a SIGTERM
     # while the new process imports is a clean stop, not a kill.
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
@@ -546,12 +545,11 @@ def launched() -> int:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     text = os.environ.pop(LAUNCH_ENV, "")
     try:
-        options, level = pickle.loads(base64.b64decode(text))  # written by pictl master a moment ago
+        options, level = launch_util.decode(text, tuple, env=LAUNCH_ENV, what="master options")
         if not isinstance(options, MasterOptions) or not isinstance(level, int):
-            raise ValueError("not master options")
-    except (ValueError, TypeError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
-        print(f"error: master_cmd.launched is started by `pictl master` (no usable {LAUNCH_ENV}: {exc})",
-              file=sys.stderr)
+            raise ValueError(f"{LAUNCH_ENV} does not hold master options")
+    except ValueError as exc:
+        print(f"error: master_cmd.launched is started by `pictl master` ({exc})", file=sys.stderr)
         return 2
     logging.basicConfig(level=level, stream=sys.stderr, format=_LOG_FORMAT)
     return _run(options)

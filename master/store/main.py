@@ -13,15 +13,14 @@ when the store cannot start, 2 when started without a launch.
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
-import pickle
 import sys
 from dataclasses import dataclass
 
 from master.store.server import ServerError, ServerSettings, run
 from master.util import eventloop
+from master.util import launch as launch_util
 
 __all__ = ["LAUNCH_ENV", "Launch", "decode_launch", "encode_launch", "main", "run_launch"]
 
@@ -36,17 +35,11 @@ class Launch:
 
 
 def encode_launch(launch: Launch) -> str:
-    return base64.b64encode(pickle.dumps(launch)).decode()
+    return launch_util.encode(launch)
 
 
 def decode_launch(text: str) -> Launch:
-    try:
-        launch = pickle.loads(base64.b64decode(text))  # written by this program a moment ago
-    except (ValueError, pickle.UnpicklingError, EOFError) as exc:
-        raise ValueError(f"{LAUNCH_ENV} cannot be read: {exc}") from None
-    if not isinstance(launch, Launch):
-        raise ValueError(f"{LAUNCH_ENV} does not hold store settings")
-    return launch
+    return launch_util.decode(text, Launch, env=LAUNCH_ENV, what="store settings")
 
 
 def run_launch(launch: Launch) -> int:

@@ -1,0 +1,34 @@
+"""What travels from ``pictl master|store|agent`` to the lean process it becomes (see
+``master.cli.relaunch``): the checked settings, pickled and base64-encoded into one
+environment variable, read back once and checked for their type::
+
+    env = {LAUNCH_ENV: launch.encode(Launch(settings=...))}         # pictl, before the exec
+    settings = launch.decode(text, Launch, env=LAUNCH_ENV, what="store settings")  # after it
+
+Unpickling is safe here only because the same program wrote the value a moment earlier.
+"""
+
+from __future__ import annotations
+
+import base64
+import pickle
+from typing import Any, TypeVar
+
+__all__ = ["decode", "encode"]
+
+T = TypeVar("T")
+
+
+def encode(obj: Any) -> str:
+    return base64.b64encode(pickle.dumps(obj)).decode()
+
+
+def decode(text: str, kind: type[T], *, env: str, what: str) -> T:
+    """The object in ``text``; ValueError naming ``env`` when it cannot be read or is not a ``kind``."""
+    try:
+        obj = pickle.loads(base64.b64decode(text))  # written by this program a moment ago
+    except Exception as exc:  # a damaged value can fail in many ways inside pickle
+        raise ValueError(f"{env} cannot be read: {exc}") from None
+    if not isinstance(obj, kind):
+        raise ValueError(f"{env} does not hold {what}")
+    return obj

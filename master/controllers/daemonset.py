@@ -26,7 +26,6 @@ directly and is the revision; there is no revision history to roll back to.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -43,7 +42,7 @@ from master.controllers.context import ControllerContext, pods_by_controller
 from master.controllers.expectations import Expectations
 from master.controllers.hashing import compute_hash
 from master.controllers.podcontrol import PodControl, pod_from_template
-from master.controllers.util import SelectorCache, key_of, scaled_value, slow_start_batch, update_status
+from master.controllers.util import SelectorCache, key_of, scaled_value, update_status
 
 __all__ = ["HASH_LABEL", "DaemonSetController", "daemon_pod_spec", "new", "should_run"]
 
@@ -338,41 +337,16 @@ class DaemonSetController:
         create = plan.create[:BURST_REPLICAS]
         delete = list({p.metadata.uid: p for p in plan.delete}.values())[:BURST_REPLICAS]
         if create:
-            self.expectations.expect_creations(key, len(create))
-            queue = list(create)
             tmeta = ds.spec.template.metadata
-
-            async def create_one() -> None:
-                node = queue.pop(0)
-                template = msgspec.structs.replace(
-                    ds.spec.template,
-                    metadata=msgspec.structs.replace(tmeta, labels={**tmeta.labels, HASH_LABEL: pod_hash}),
-                )
-                pod = pod_from_template(template, ds, spec=daemon_pod_spec(ds.spec.template.spec, node))
-                try:
-                    await self.pod_control.create(pod, ds)
-                except errors.Forbidden as exc:
-                    if "being terminated" not in str(exc):
-                        raise
-
-            created, err = await slow_start_batch(len(create), create_one)
-            if created < len(create):
-                self.expectations.lower_expectations(key, adds=len(create) - created)
-            if err is not None:
-                raise err
+            template = msgspec.structs.replace(
+                ds.spec.template,
+                metadata=msgspec.structs.replace(tmeta, labels={**tmeta.labels, HASH_LABEL: pod_hash}),
+            )
+            pods = [pod_from_template(template, ds, spec=daemon_pod_spec(ds.spec.template.spec, node))
+                    for node in create]
+            await self.pod_control.create_many(pods, ds, expectations=self.expectations, key=key)
         if delete:
-            keys = [key_of(p) for p in delete]
-            self.expectations.expect_deletions(key, keys)
-            results = await asyncio.gather(*(self.pod_control.delete(p, ds) for p in delete), return_exceptions=True)
-            first: BaseException | None = None
-            for pod_key, result in zip(keys, results, strict=True):
-                if result is True:
-                    continue
-                self.expectations.lower_expectations(key, deletes=[pod_key])
-                if isinstance(result, BaseException):
-                    first = first or result
-            if first is not None:
-                raise first
+            await self.pod_control.delete_many(delete, ds, expectations=self.expectations, key=key)
 
     def _status(
         self, ds: apps.DaemonSet, nodes: list[core.Node], by_node: dict[str, list[core.Pod]], pod_hash: str,

@@ -4,16 +4,24 @@
 annotations and finalizers, ``generateName: <owner>-``, and a controller ownerReference
 (``blockOwnerDeletion``) to the owner. ``PodControl`` writes it and records
 ``SuccessfulCreate``/``FailedCreate`` (``SuccessfulDelete``/``FailedDelete``) on the owner, as
-upstream controllers do.
+upstream controllers do. ``create_many`` and ``delete_many`` are the ReplicaSet's and
+DaemonSet's bursts: each pod written is first expected under the owner's key, and one that
+is not written (failed, or found gone) is no longer expected, so the owner never waits for
+an event that will not come.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
 
 from master.api import core, meta
 from master.api import helpers as api_helpers
 from master.client import errors
 from master.client.events import NORMAL, WARNING, EventRecorder
 from master.client.rest import ApiClient
+from master.controllers.expectations import Expectations
+from master.controllers.util import key_of, slow_start_batch
 
 __all__ = ["PodControl", "pod_from_template"]
 
@@ -74,3 +82,42 @@ class PodControl:
             raise
         self.recorder.event(owner, NORMAL, "SuccessfulDelete", f"Deleted pod: {m.name}")
         return True
+
+    async def create_many(
+        self, pods: Sequence[core.Pod], owner: meta.Object, *, expectations: Expectations, key: str
+    ) -> None:
+        """Create ``pods`` in order, in slow-start batches; the first error is raised at the end.
+        A namespace being terminated refuses new pods: nothing to create, and not a failure."""
+        expectations.expect_creations(key, len(pods))
+        queue = list(pods)
+
+        async def create_one() -> None:
+            try:
+                await self.create(queue.pop(0), owner)
+            except errors.Forbidden as exc:
+                if "being terminated" not in str(exc):
+                    raise
+
+        created, err = await slow_start_batch(len(pods), create_one)
+        if created < len(pods):
+            expectations.lower_expectations(key, adds=len(pods) - created)
+        if err is not None:
+            raise err
+
+    async def delete_many(
+        self, pods: Sequence[core.Pod], owner: meta.Object, *, expectations: Expectations, key: str
+    ) -> None:
+        """Delete ``pods`` at once; the first error is raised when all have answered."""
+        keys = [key_of(p) for p in pods]
+        expectations.expect_deletions(key, keys)
+        results = await asyncio.gather(*(self.delete(p, owner) for p in pods), return_exceptions=True)
+        first: BaseException | None = None
+        for pod_key, result in zip(keys, results, strict=True):
+            if result is True:
+                continue
+            # Already gone, or failed: either way its deletion will not be observed.
+            expectations.lower_expectations(key, deletes=[pod_key])
+            if isinstance(result, BaseException):
+                first = first or result
+        if first is not None:
+            raise first

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -27,7 +26,7 @@ from master.controllers import claims
 from master.controllers.context import ControllerContext, pods_by_controller
 from master.controllers.expectations import Expectations
 from master.controllers.podcontrol import PodControl, pod_from_template
-from master.controllers.util import SelectorCache, key_of, slow_start_batch, update_status
+from master.controllers.util import SelectorCache, key_of, update_status
 
 __all__ = ["BURST_REPLICAS", "ReplicaSetController", "deletion_rank", "new"]
 
@@ -186,39 +185,12 @@ class ReplicaSetController:
         diff = len(pods) - replicas
         if diff < 0:
             count = min(-diff, BURST_REPLICAS)
-            self.expectations.expect_creations(key, count)
-
-            async def create_one() -> None:
-                try:
-                    await self.pod_control.create(pod_from_template(rs.spec.template, rs), rs)
-                except errors.Forbidden as exc:
-                    if "being terminated" not in str(exc):
-                        raise
-                    # The namespace is going away: nothing to create, and not a failure.
-
-            created, err = await slow_start_batch(count, create_one)
-            if created < count:
-                self.expectations.lower_expectations(key, adds=count - created)
-            if err is not None:
-                raise err
+            new = [pod_from_template(rs.spec.template, rs) for _ in range(count)]
+            await self.pod_control.create_many(new, rs, expectations=self.expectations, key=key)
         elif diff > 0:
             count = min(diff, BURST_REPLICAS)
             victims = sorted(pods, key=lambda p: deletion_rank(p, pods))[:count]
-            victim_keys = [key_of(p) for p in victims]
-            self.expectations.expect_deletions(key, victim_keys)
-            results = await asyncio.gather(
-                *(self.pod_control.delete(p, rs) for p in victims), return_exceptions=True
-            )
-            first: BaseException | None = None
-            for pod_key, result in zip(victim_keys, results, strict=True):
-                if result is True:
-                    continue
-                # Already gone, or failed: either way its deletion will not be observed.
-                self.expectations.lower_expectations(key, deletes=[pod_key])
-                if isinstance(result, BaseException):
-                    first = first or result
-            if first is not None:
-                raise first
+            await self.pod_control.delete_many(victims, rs, expectations=self.expectations, key=key)
 
 
 def deletion_rank(pod: core.Pod, siblings: list[core.Pod]) -> tuple[Any, ...]:

@@ -13,6 +13,7 @@ YAML timestamps stay strings (``2024-01-01`` is not turned into a date), as in K
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -91,8 +92,7 @@ def load(paths: list[str], *, recursive: bool = False, stdin: TextIO | None = No
                 if seen_stdin:
                     raise ManifestError("- (stdin) may be given only once")
                 seen_stdin = True
-                text = (stdin or sys.stdin).read()
-                out.extend(parse(text, STDIN))
+                out.extend(parse(_read_stdin(stdin), STDIN))
                 continue
             try:
                 with open(f, encoding="utf-8") as fh:
@@ -102,6 +102,20 @@ def load(paths: list[str], *, recursive: bool = False, stdin: TextIO | None = No
                 raise ManifestError(f"error reading {f}: {reason}") from None
             out.extend(parse(text, f))
     return out
+
+
+def _read_stdin(stdin: TextIO | None) -> str:
+    stream = stdin or sys.stdin
+    if stream is None:  # started with file descriptor 0 closed
+        raise ManifestError("error reading STDIN: standard input is closed")
+    try:
+        # The raw bytes when there are any: a text stdin decodes with surrogateescape, which
+        # hides bad UTF-8 until the text is sent.
+        raw = stream.buffer.read() if hasattr(stream, "buffer") else None
+        return raw.decode("utf-8") if raw is not None else stream.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ManifestError(f"error reading STDIN: {reason}") from None
 
 
 def parse(text: str, source: str) -> list[Manifest]:
@@ -117,7 +131,7 @@ def parse(text: str, source: str) -> list[Manifest]:
                     continue
                 number += 1
                 line = node.start_mark.line + 1
-                doc = loader.construct_document(node)
+                doc = _json_ready(loader.construct_document(node), f"{source}: line {line}: document {number}", "")
                 out.extend(_objects(doc, source, number, line))
         finally:
             loader.dispose()
@@ -126,6 +140,40 @@ def parse(text: str, source: str) -> list[Manifest]:
     except yaml.YAMLError as exc:
         raise ManifestError(f"{source}: {exc}") from None
     return out
+
+
+def _json_ready(value: Any, where: str, path: str) -> Any:
+    """A YAML value as the JSON the API takes, the way kubectl converts YAML: keys become strings
+    (``1: a`` is ``"1": a``); ``!!binary`` is its text; sets, NaN and infinities have no JSON
+    form and are an error naming their path."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            key = k if isinstance(k, str) else _key_text(k, where, path)
+            out[key] = _json_ready(v, where, f"{path}.{key}" if path else key)
+        return out
+    if isinstance(value, list):
+        return [_json_ready(v, where, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ManifestError(f"{where}: {path}: binary data that is not UTF-8 text") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ManifestError(f"{where}: {path}: {value} is not a JSON number")
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise ManifestError(f"{where}: {path}: a YAML {type(value).__name__} has no JSON form")
+
+
+def _key_text(key: Any, where: str, path: str) -> str:
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int | float) and not (isinstance(key, float) and not math.isfinite(key)):
+        return str(key)
+    raise ManifestError(f"{where}: {path or 'the document'}: a key that is not a string: {key!r}")
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, source: str) -> str:
@@ -142,8 +190,6 @@ def _objects(doc: Any, source: str, number: int, line: int) -> list[Manifest]:
     if not isinstance(doc, dict):
         what = "a list" if isinstance(doc, list) else f"a {type(doc).__name__}"
         raise ManifestError(f"{where}: document {number} is {what}, not an object")
-    if not all(isinstance(k, str) for k in doc):
-        raise ManifestError(f"{where}: document {number} has keys that are not strings")
     missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.get(k), str) or not doc.get(k)]
     if missing:
         names = " and ".join(f'"{k}"' for k in missing)

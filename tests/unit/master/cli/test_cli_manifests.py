@@ -88,3 +88,42 @@ def test_not_utf8(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(manifests.ManifestError, match="error reading"):
         manifests.load([str(bad)])
+
+
+HEAD = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+
+
+def test_yaml_values_become_json_as_kubectl_makes_them() -> None:
+    found = manifests.parse(HEAD + "data: {1: a, false: b, null: c, 1.5: d, bin: !!binary aGVsbG8=}\n", "x.yaml")
+    assert found[0].obj["data"] == {"1": "a", "false": "b", "null": "c", "1.5": "d", "bin": "hello"}
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        # Each was a traceback-like "error: TypeError: Object of type ... is not JSON serializable",
+        # or for NaN a label silently sent as null.
+        pytest.param("data: {a: !!binary //79}\n", "x.yaml: line 1: document 1: data.a: binary data that is not UTF-8",
+                     id="binary-not-text"),
+        pytest.param("data: {a: !!set {p, q}}\n", "data.a: a YAML set has no JSON form", id="set"),
+        pytest.param("metadata: {name: x, labels: {a: .nan}}\n", "metadata.labels.a: nan is not a JSON number",
+                     id="nan"),
+        pytest.param("data: {a: [1, -.inf]}\n", "data.a[1]: -inf is not a JSON number", id="infinity"),
+    ],
+)
+def test_yaml_without_a_json_form_is_one_line(tail: str, message: str) -> None:
+    text = (HEAD.replace("metadata: {name: x}\n", "") if tail.startswith("metadata") else HEAD) + tail
+    with pytest.raises(manifests.ManifestError) as info:
+        manifests.parse(text, "x.yaml")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_stdin_that_is_not_utf8_or_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bad bytes on stdin surfaced later as "error: UnicodeEncodeError: ... surrogates not allowed";
+    # a closed stdin as "error: AttributeError: 'NoneType' object has no attribute 'read'".
+    stdin = io.TextIOWrapper(io.BytesIO(b"\xff\xfe"), encoding="utf-8", errors="surrogateescape")
+    with pytest.raises(manifests.ManifestError, match="error reading STDIN: 'utf-8' codec can't decode byte 0xff"):
+        manifests.load(["-"], stdin=stdin)
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(manifests.ManifestError, match="error reading STDIN: standard input is closed"):
+        manifests.load(["-"])

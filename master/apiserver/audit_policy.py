@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from master.apiserver import configfile
 from master.apiserver.authn import UserInfo
 from master.apiserver.requestinfo import RequestInfo
 
@@ -185,11 +184,4 @@ def parse_policy(doc: Any) -> Policy:
 
 def load_policy(path: Path) -> Policy:
     """ValueError naming the file for anything unreadable or malformed."""
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"--audit-policy-file {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-    try:
-        return parse_policy(doc)
-    except ValueError as exc:
-        raise ValueError(f"--audit-policy-file {path}: {exc}") from exc
+    return configfile.load(path, "--audit-policy-file", parse_policy)

@@ -39,11 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from master.apiserver import errors
+from master.apiserver import configfile, errors
 from master.apiserver.transformer import Identity, Transformer
 
 __all__ = ["AESGCMProvider", "EncryptionConfig", "ProviderChain", "load_config", "parse_config"]
@@ -183,11 +182,4 @@ def parse_config(doc: Any) -> EncryptionConfig:
 
 def load_config(path: Path) -> EncryptionConfig:
     """ValueError naming the file (never a key) for anything unreadable or malformed."""
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"--encryption-provider-config {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-    try:
-        return parse_config(doc)
-    except ValueError as exc:
-        raise ValueError(f"--encryption-provider-config {path}: {exc}") from exc
+    return configfile.load(path, "--encryption-provider-config", parse_config)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -73,21 +75,34 @@ async def test_grpc_client_resumes_watch_across_restart(store_process: StoreProc
             async for resp in stream:
                 seen.extend(resp.events)
 
-        consumer = asyncio.create_task(consume())
-        writer = asyncio.create_task(_write(client, n, asyncio.Event()))
         try:
-            await seen.at_least(n // 3)
-            await _crash_and_restart(store_process, clean=clean)
-            await asyncio.wait_for(writer, 60)
-            expected = await _history(client, start)
-            await seen.at_least(len(expected))
+            expected = await _restart_while_watching(client, store_process, consume, seen, n=n, start=start,
+                                                     clean=clean)
         finally:
-            writer.cancel()
-            consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await consumer
             await stream.cancel()
     _assert_gapless(seen.events, expected)
+
+
+async def _restart_while_watching(
+    client: GrpcClient, store_process: StoreProcess, consume: Callable[[], Coroutine[Any, Any, None]], seen: _Seen, *,
+    n: int, start: int, clean: bool,
+) -> list[tuple[bytes, int, bytes]]:
+    """Write ``n`` keys while ``consume`` watches them; a third of the way, crash (or stop) and
+    restart the store; return the history to expect once the consumer has seen that much."""
+    consumer = asyncio.create_task(consume())
+    writer = asyncio.create_task(_write(client, n, asyncio.Event()))
+    try:
+        await seen.at_least(n // 3)
+        await _crash_and_restart(store_process, clean=clean)
+        await asyncio.wait_for(writer, 60)
+        expected = await _history(client, start)
+        await seen.at_least(len(expected))
+        return expected
+    finally:
+        writer.cancel()
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
 
 
 class _Seen:
@@ -135,18 +150,7 @@ async def test_consumer_resumes_from_last_revision_plus_one(store_process: Store
                 finally:
                     await stream.cancel()
 
-        consumer = asyncio.create_task(consume())
-        writer = asyncio.create_task(_write(client, n, asyncio.Event()))
-        try:
-            await seen.at_least(n // 3)
-            await _crash_and_restart(store_process, clean=False)
-            await asyncio.wait_for(writer, 60)
-            expected = await _history(client, start)
-            await seen.at_least(len(expected))
-        finally:
-            writer.cancel()
-            consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await consumer
+        expected = await _restart_while_watching(client, store_process, consume, seen, n=n, start=start,
+                                                 clean=False)
     assert resumed >= 1
     _assert_gapless(seen.events, expected)

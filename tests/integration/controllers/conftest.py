@@ -14,7 +14,7 @@ import pytest
 
 from hw.testbed.hollow import HollowCluster, HollowSettings
 from master.api import apps, core, meta
-from master.client.informer import InformerSettings, SharedInformerFactory
+from master.client.informer import InformerSettings
 from master.client.leaderelection import LeaderElectionSettings
 from master.client.rest import ApiClient
 from master.controllers.manager import ControllerManager, LeaderElection
@@ -22,6 +22,7 @@ from master.controllers.settings import ControllerManagerSettings
 from master.scheduler.queue import QueueSettings
 from master.scheduler.scheduler import Scheduler
 from tests.fixtures import waiting
+from tests.fixtures.scheduler import running_scheduler
 
 FAST_HOLLOW = HollowSettings(heartbeat_period=0.5, lease_duration=4, status_period=1.0)
 FAST_INFORMER = InformerSettings(backoff_initial=0.05, backoff_max=0.5)
@@ -47,19 +48,8 @@ async def hollow(client: ApiClient) -> AsyncIterator[HollowCluster]:
 
 @pytest.fixture
 async def scheduler(client: ApiClient) -> AsyncIterator[Scheduler]:
-    informers = SharedInformerFactory(client, settings=FAST_INFORMER)
-    sched = Scheduler(client, informers=informers, queue_settings=FAST_QUEUE)
-    task = asyncio.create_task(sched.run())
-    try:
-        async with asyncio.timeout(10):
-            await sched.pod_informer.wait_synced()
-            await sched.node_informer.wait_synced()
+    async with running_scheduler(client, informer_settings=FAST_INFORMER, queue_settings=FAST_QUEUE) as sched:
         yield sched
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await informers.stop()
 
 
 class StartManager:

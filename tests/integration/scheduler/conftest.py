@@ -3,7 +3,6 @@ hollow nodes, and a running scheduler (cancelled in teardown)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,10 +10,10 @@ from typing import Any
 import pytest
 
 from hw.testbed.hollow import HollowCluster
-from master.client.informer import SharedInformerFactory
 from master.client.rest import ApiClient
 from master.scheduler.config import SchedulerConfig
 from master.scheduler.scheduler import Scheduler
+from tests.fixtures.scheduler import running_scheduler
 from tests.integration.scheduler.helpers_sched import FAST_HOLLOW, FAST_INFORMER, FAST_QUEUE, StartScheduler
 
 
@@ -27,22 +26,11 @@ async def hollow(client: ApiClient) -> AsyncIterator[HollowCluster]:
 @pytest.fixture
 async def start_scheduler(client: ApiClient) -> AsyncIterator[StartScheduler]:
     """``await start_scheduler(config=...)``: a Scheduler running in a task until the test ends."""
-    running: list[tuple[Scheduler, asyncio.Task[None]]] = []
+    async with contextlib.AsyncExitStack() as running:
 
-    async def start(config: SchedulerConfig | None = None, **kw: Any) -> Scheduler:
-        informers = SharedInformerFactory(client, settings=FAST_INFORMER)
-        sched = Scheduler(client, config=config, informers=informers, queue_settings=FAST_QUEUE, **kw)
-        task = asyncio.create_task(sched.run())
-        running.append((sched, task))
-        async with asyncio.timeout(10):
-            await sched.pod_informer.wait_synced()
-            await sched.node_informer.wait_synced()
-        return sched
+        async def start(config: SchedulerConfig | None = None, **kw: Any) -> Scheduler:
+            return await running.enter_async_context(running_scheduler(
+                client, informer_settings=FAST_INFORMER, queue_settings=FAST_QUEUE, config=config, **kw))
 
-    yield start
-    for sched, task in running:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await sched.informers.stop()
+        yield start
 

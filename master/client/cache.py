@@ -21,6 +21,7 @@ import builtins
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, TypeVar
 
+from master.api import helpers as api_helpers
 from master.api import meta
 
 __all__ = ["NAMESPACE_INDEX", "Cache", "IndexFunc", "meta_namespace_key", "split_key"]
@@ -31,15 +32,10 @@ IndexFunc = Callable[[T], Iterable[str]]
 NAMESPACE_INDEX = "namespace"
 
 
-def meta_namespace_key(obj: meta.Object) -> str:
-    m = obj.metadata
-    return f"{m.namespace}/{m.name}" if m.namespace else m.name
-
-
-def split_key(key: str) -> tuple[str, str]:
-    """``"ns/name"`` -> ("ns", "name"); ``"name"`` -> ("", "name")."""
-    ns, sep, name = key.partition("/")
-    return (ns, name) if sep else ("", ns)
+# client-go's names (MetaNamespaceKeyFunc, SplitMetaNamespaceKey) for the API's own key functions:
+# "ns/name", or "name" for cluster-scoped objects, and back.
+meta_namespace_key = api_helpers.meta_key
+split_key = api_helpers.split_meta_key
 
 
 def _namespace(obj: meta.Object) -> list[str]:

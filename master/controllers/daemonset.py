@@ -33,6 +33,7 @@ import msgspec
 
 from master.api import apps, core, scheduling
 from master.api import helpers as api_helpers
+from master.api.helpers import meta_key
 from master.client import errors
 from master.client.cache import NAMESPACE_INDEX
 from master.client.events import WARNING
@@ -42,7 +43,7 @@ from master.controllers.context import ControllerContext, pods_by_controller
 from master.controllers.expectations import Expectations
 from master.controllers.hashing import compute_hash
 from master.controllers.podcontrol import PodControl, pod_from_template
-from master.controllers.util import SelectorCache, key_of, scaled_value, update_status
+from master.controllers.util import SelectorCache, scaled_value, update_status
 
 __all__ = ["HASH_LABEL", "DaemonSetController", "daemon_pod_spec", "new", "should_run"]
 
@@ -170,7 +171,7 @@ class DaemonSetController:
             self._all(new)
 
     def _ds_deleted(self, ds: apps.DaemonSet) -> None:
-        self.expectations.forget(key_of(ds))
+        self.expectations.forget(meta_key(ds))
         self.selectors.forget(ds.metadata.uid)
 
     def _owner_of(self, pod: core.Pod) -> apps.DaemonSet | None:
@@ -191,7 +192,7 @@ class DaemonSetController:
             return
         ds = self._owner_of(pod)
         if ds is not None:
-            self.expectations.creation_observed(key_of(ds))
+            self.expectations.creation_observed(meta_key(ds))
             self.loop.enqueue(ds)
         elif api_helpers.controller_ref(pod) is None:
             self._matching(pod)
@@ -215,7 +216,7 @@ class DaemonSetController:
         ds = self._owner_of(pod)
         if ds is None:
             return
-        self.expectations.deletion_observed(key_of(ds), key_of(pod))
+        self.expectations.deletion_observed(meta_key(ds), meta_key(pod))
         self.loop.enqueue(ds)
 
     # ---- sync ------------------------------------------------------------------------------

@@ -17,11 +17,12 @@ from collections.abc import Sequence
 
 from master.api import core, meta
 from master.api import helpers as api_helpers
+from master.api.helpers import meta_key
 from master.client import errors
 from master.client.events import NORMAL, WARNING, EventRecorder
 from master.client.rest import ApiClient
 from master.controllers.expectations import Expectations
-from master.controllers.util import key_of, slow_start_batch
+from master.controllers.util import slow_start_batch
 
 __all__ = ["PodControl", "pod_from_template"]
 
@@ -108,7 +109,7 @@ class PodControl:
         self, pods: Sequence[core.Pod], owner: meta.Object, *, expectations: Expectations, key: str
     ) -> None:
         """Delete ``pods`` at once; the first error is raised when all have answered."""
-        keys = [key_of(p) for p in pods]
+        keys = [meta_key(p) for p in pods]
         expectations.expect_deletions(key, keys)
         results = await asyncio.gather(*(self.delete(p, owner) for p in pods), return_exceptions=True)
         first: BaseException | None = None

@@ -19,9 +19,9 @@ import logging
 
 from master.api import core, meta, timefmt
 from master.api import helpers as api_helpers
+from master.api.helpers import meta_key
 from master.client import errors
 from master.controllers.context import ControllerContext
-from master.controllers.util import key_of
 
 __all__ = ["OUT_OF_SERVICE_TAINT", "PodGCController", "new"]
 
@@ -92,7 +92,7 @@ class PodGCController:
             node = p.spec.node_name
             if not node or self.nodes.cache.get(node) is not None:
                 continue
-            key = key_of(p)
+            key = meta_key(p)
             seen.add(key)
             since = self._orphan_since.setdefault(key, now)
             if now - since >= self.quarantine:
@@ -111,7 +111,7 @@ class PodGCController:
                     gone[node] = True
             if gone[node]:
                 await self._force_delete(p, f"node {node} no longer exists")
-                self._orphan_since.pop(key_of(p), None)
+                self._orphan_since.pop(meta_key(p), None)
 
     async def _gc_unscheduled_terminating(self, pods: list[core.Pod]) -> None:
         doomed = [p for p in pods if p.metadata.deletion_timestamp and not p.spec.node_name]

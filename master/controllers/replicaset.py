@@ -20,13 +20,14 @@ from typing import Any
 
 from master.api import apps, core, labels, timefmt
 from master.api import helpers as api_helpers
+from master.api.helpers import meta_key
 from master.client import errors
 from master.client.cache import NAMESPACE_INDEX
 from master.controllers import claims
 from master.controllers.context import ControllerContext, pods_by_controller
 from master.controllers.expectations import Expectations
 from master.controllers.podcontrol import PodControl, pod_from_template
-from master.controllers.util import SelectorCache, key_of, update_status
+from master.controllers.util import SelectorCache, update_status
 
 __all__ = ["BURST_REPLICAS", "ReplicaSetController", "deletion_rank", "new"]
 
@@ -69,7 +70,7 @@ class ReplicaSetController:
     # ---- handlers: only bookkeeping of expectations and enqueueing ---------------------------
 
     def _rs_deleted(self, rs: apps.ReplicaSet) -> None:
-        key = key_of(rs)
+        key = meta_key(rs)
         self.expectations.forget(key)
         self.selectors.forget(rs.metadata.uid)
         self.loop.enqueue_key(key)
@@ -96,7 +97,7 @@ class ReplicaSetController:
             return
         rs = self._owner_of(pod)
         if rs is not None:
-            key = key_of(rs)
+            key = meta_key(rs)
             self.expectations.creation_observed(key)
             self.loop.enqueue_key(key)
             return
@@ -129,8 +130,8 @@ class ReplicaSetController:
         rs = self._owner_of(pod)
         if rs is None:
             return
-        key = key_of(rs)
-        self.expectations.deletion_observed(key, key_of(pod))
+        key = meta_key(rs)
+        self.expectations.deletion_observed(key, meta_key(pod))
         self.loop.enqueue_key(key)
 
     # ---- sync --------------------------------------------------------------------------------

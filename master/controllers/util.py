@@ -16,7 +16,6 @@ from master.client.rest import ApiClient
 
 __all__ = [
     "SelectorCache",
-    "key_of",
     "scaled_value",
     "slow_start_batch",
     "update_status",
@@ -26,11 +25,6 @@ T = TypeVar("T", bound=meta.Object)
 
 # The first batch of a slow start, doubled while every call of a batch succeeds (upstream's value).
 SLOW_START_INITIAL_BATCH = 1
-
-
-def key_of(obj: meta.Object) -> str:
-    m = obj.metadata
-    return f"{m.namespace}/{m.name}" if m.namespace else m.name
 
 
 class SelectorCache:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 
 from master.api import core, scheduling, timefmt
+from master.api.helpers import meta_key
 from master.client import errors
 from master.client.events import NORMAL
 from master.controllers import taints as taint_util
 from master.controllers.context import ControllerContext, pods_by_node
 from master.controllers.nodelifecycle.zones import zone_of
-from master.controllers.util import key_of
 
 __all__ = ["TaintEviction", "eviction_delay"]
 
@@ -87,7 +87,7 @@ class TaintEviction:
             self.loop.enqueue(new)
 
     def _pod_deleted(self, pod: core.Pod) -> None:
-        self._first_seen.pop(key_of(pod), None)
+        self._first_seen.pop(meta_key(pod), None)
 
     async def sync(self, key: str) -> float | None:
         pod = self.pods.cache.get(key)

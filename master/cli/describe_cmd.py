@@ -20,7 +20,7 @@ from typing import Any
 
 import typer
 
-from master.cli.kube import options, session
+from master.cli.kube import options, rollout, session
 from master.cli.main import CLIError
 
 __all__ = ["register"]
@@ -133,11 +133,6 @@ async def _events(s: session.Session, res: Any, obj: dict[str, Any]) -> list[dic
     return await _best_effort(s, "events", None, field_selector=",".join(parts))
 
 
-def _owned(items: list[dict[str, Any]], uid: str) -> list[dict[str, Any]]:
-    return [o for o in items
-            if any(r.get("uid") == uid and r.get("controller") for r in (o.get("metadata") or {}).get("ownerReferences") or [])]
-
-
 def _revision(rs: dict[str, Any]) -> int:
     value = ((rs.get("metadata") or {}).get("annotations") or {}).get("deployment.kubernetes.io/revision", "0")
     return int(value) if str(value).isdigit() else 0
@@ -160,11 +155,11 @@ async def _related(s: session.Session, res: Any, obj: dict[str, Any]) -> dict[st
                 pass
         return out
     if res.plural == "deployments":
-        rss = _owned(await _best_effort(s, "replicasets", ns), uid)
+        rss = rollout.owned_by(await _best_effort(s, "replicasets", ns), uid)
         newest = max(rss, key=_revision, default=None)
         return {"replicasets": rss, "new_replicaset": [newest] if newest else []}
     if res.plural in ("replicasets", "daemonsets"):
-        return {"pods": _owned(await _best_effort(s, "pods", ns), uid)}
+        return {"pods": rollout.owned_by(await _best_effort(s, "pods", ns), uid)}
     if res.plural == "services":
         return {"endpoints": await _best_effort(s, "endpoints", ns, field_selector=f"metadata.name={name}")}
     return {}

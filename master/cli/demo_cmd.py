@@ -30,6 +30,7 @@ from rich.console import Console
 
 from hw.testbed import DEFAULT_NAME, Testbed, TestbedError, TestbedExists
 from hw.testbed import control as tbcontrol
+from master.cli import testbed_cmd
 from master.cli.main import CLIError
 
 __all__ = ["APP_NAME", "NODE_PORT", "WEB_APP", "AppState", "register"]
@@ -198,13 +199,6 @@ def observe(tb: Testbed, namespace: str = "default", name: str = APP_NAME) -> Ap
     )
 
 
-def _progress(console: Console, start: float) -> Callable[[str], None]:
-    def report(message: str) -> None:
-        console.print(f"[dim]{time.monotonic() - start:6.1f}s[/dim] {message}")
-
-    return report
-
-
 def _name_flag(name: str) -> str:
     return "" if name == DEFAULT_NAME else f" --name {name}"
 
@@ -331,7 +325,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Bring up the testbed, deploy the web app, wait until it answers on every node, show what to try."""
         start = time.monotonic()
-        report = _progress(err, start)
+        report = testbed_cmd.progress(err, start)
         try:
             tb = Testbed(name)
             err.print(f"[bold]1/3[/bold] testbed {name}: master + {nodes} simulated Pis")
@@ -349,6 +343,6 @@ def register(app: typer.Typer) -> None:
     def down(name: str = NAME_OPTION) -> None:
         """Remove the demo's testbed: processes, namespaces, links, files. Safe to repeat."""
         try:
-            Testbed(name).down(progress=_progress(err, time.monotonic()))
+            Testbed(name).down(progress=testbed_cmd.progress(err))
         except TestbedError as exc:
             raise CLIError(str(exc)) from exc

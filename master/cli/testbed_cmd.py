@@ -22,13 +22,15 @@ from hw.testbed import ACTIONS, DEFAULT_NAME, NodeStatus, ProcStatus, Registry, 
 from hw.testbed.layout import DEFAULT_ROOT
 from master.cli.main import CLIError
 
-__all__ = ["register"]
+__all__ = ["progress", "register"]
 
 NAME_OPTION = typer.Option(DEFAULT_NAME, "--name", "-n", help="Testbed name (each has its own 10.77.K.0/24).")
 
 
-def _progress(console: Console) -> Callable[[str], None]:
-    start = time.monotonic()
+def progress(console: Console, start: float | None = None) -> Callable[[str], None]:
+    """A progress callback printing each step with the seconds since ``start`` (default: now)."""
+    if start is None:
+        start = time.monotonic()
 
     def report(message: str) -> None:
         console.print(f"[dim]{time.monotonic() - start:6.1f}s[/dim] {message}")
@@ -100,7 +102,7 @@ def register(app: typer.Typer) -> None:
         try:
             tb = Testbed(name)
             tb.up(nodes, master=master, agents=agents, master_args=master_arg, agent_args=agent_arg,
-                  images=image, wait_ready=wait, progress=_progress(err))
+                  images=image, wait_ready=wait, progress=progress(err))
             rows = tb.status()
         except TestbedError as exc:
             raise _fail(exc) from exc
@@ -122,7 +124,7 @@ def register(app: typer.Typer) -> None:
             names = sorted(set(names) | {p.name for p in DEFAULT_ROOT.iterdir() if (p / "state.json").exists()})
         try:
             for n in names:
-                Testbed(n).down(progress=_progress(err))
+                Testbed(n).down(progress=progress(err))
         except TestbedError as exc:
             raise _fail(exc) from exc
 
@@ -204,7 +206,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Add one more simulated Pi (pi-N+1) to a running testbed."""
         try:
-            node = Testbed(name).add_node(wait_ready=wait, progress=_progress(err))
+            node = Testbed(name).add_node(wait_ready=wait, progress=progress(err))
         except TestbedError as exc:
             raise _fail(exc) from exc
         out.print(f"{node.name} {node.ip}")

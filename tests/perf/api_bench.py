@@ -41,16 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.apiserver import admin_ssl, start_master  # noqa: E402
 from tests.fixtures.ports import free_port  # noqa: E402
+from tests.perf.stats import pct  # noqa: E402
 
 NODES, PODS = 50, 1000
 MUTATIONS_PER_S, GETS_PER_S = 20, 20
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 class _ListMeta(msgspec.Struct):

@@ -39,13 +39,9 @@ from master.apiserver.encryption import parse_config
 from master.apiserver.requestinfo import parse_request_info
 from master.util import pki
 from tests.fixtures.apiserver import running_apiserver
+from tests.perf.stats import pct
 
 RESULTS = Path(__file__).parent / "results" / "auth_bench.json"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _ctx(data_dir: Path, user: str = "", groups: tuple[str, ...] = ()) -> ssl.SSLContext:

@@ -36,6 +36,7 @@ from master.client.informer import Informer, InformerSettings
 from master.client.rest import ApiClient
 from master.client.workqueue import WorkQueue
 from tests.fixtures.apiserver import running_apiserver
+from tests.perf.stats import pct
 
 RESULTS = Path(__file__).parent / "results" / "client.json"
 
@@ -55,11 +56,6 @@ def pod(i: int) -> core.Pod:
             node_name=f"pi-{i % 8 + 1}",
         ),
     )
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def bench(n_pods: int, page: int) -> dict[str, Any]:

@@ -53,6 +53,7 @@ from master.client.rest import ApiClient  # noqa: E402
 from master.scheduler.config import SchedulerConfig  # noqa: E402
 from master.scheduler.scheduler import Scheduler  # noqa: E402
 from tests.fixtures.apiserver import start_master  # noqa: E402
+from tests.perf.stats import pct  # noqa: E402
 
 RESULTS = ROOT / "tests" / "perf" / "results" / "scheduler_bench.json"
 # scheduler_perf's node and pod templates, but 8 cpu (not 4) so 100 nodes hold 5000 pods.
@@ -60,13 +61,6 @@ NODE_CPU, NODE_MEMORY, NODE_PODS = "8", "32Gi", 110
 POD_CPU, POD_MEMORY = "100m", "500Mi"
 STEADY_PODS, STEADY_RATE = 500, 100.0
 WORKLOAD_REPLICAS = 300
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def bench_pod(name: str, labels: dict[str, str] | None = None) -> core.Pod:

@@ -51,19 +51,13 @@ from master.store.types import prefix_end  # noqa: E402
 from tests.fixtures.etcd import start_etcd  # noqa: E402
 from tests.fixtures.ports import free_port  # noqa: E402
 from tests.fixtures.store_process import StoreProcess, start_store  # noqa: E402
+from tests.perf.stats import pct  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "store_bench.json"
 VALUE = os.urandom(1024)
 CONCURRENCY = (1, 16, 64)
 # Workers share connections as etcd's benchmark tool does (--conns): one per this many workers.
 WORKERS_PER_CONN = 16
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 # ---- the put load, in client processes ----

@@ -129,7 +129,7 @@ def kind_definition(schemas: Schemas, group: str, version: str, kind: str, plura
     cls = _type_of(group, version, kind, plural)
     if cls is not None:
         return schemas.add(cls)
-    package = openapi_schema.PACKAGES.get(f"master.api.{(group or 'core').split('.')[0]}")
+    package = openapi_schema.PACKAGES.get(f"master.api.{(group or 'core').split('.')[0]}") or _PACKAGES.get(group)
     name = f"{package}.{kind}" if package else f"io.picluster.{group}.{version}.{kind}"
     alias = _ALIASES.get(kind)
     if alias is not None:
@@ -142,6 +142,9 @@ def _subject_access_review() -> type:
 
     return SubjectAccessReview
 
+
+# Kubernetes' definition names of the groups with no Struct of ours (the empty CRD list).
+_PACKAGES = {"apiextensions.k8s.io": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1"}
 
 # Kinds served with another kind's Struct.
 _ALIASES = {"LocalSubjectAccessReview": _subject_access_review}

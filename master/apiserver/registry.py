@@ -94,6 +94,10 @@ VIRTUAL: tuple[Served, ...] = (
            "selfsubjectrulesreview", False, verbs=("create",), stored=False),
     Served("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews",
            "localsubjectaccessreview", True, verbs=("create",), stored=False),
+    # There are no custom resources, and the list says so: kubectl asks it before it validates a
+    # kind whose PATCH has no fieldValidation (the reviews), and a 404 there failed `kubectl create -f`.
+    Served("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+           "customresourcedefinition", False, short_names=("crd", "crds"), verbs=("get", "list"), stored=False),
 )
 
 

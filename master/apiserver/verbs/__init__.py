@@ -40,6 +40,8 @@ async def dispatch(
             raise _not_supported(served, verb)
         obj_name = await _binding_name(call)
         return await subresources.binding(call, obj_name)
+    if not served.stored and "list" in served.verbs:
+        return _empty(call)
     if not served.stored:
         if verb != "create" or info.name or sub:
             raise _not_supported(served, verb)
@@ -74,6 +76,17 @@ async def dispatch(
     if verb == "deletecollection":
         return await delete.delete_collection(call)
     raise errors.method_not_allowed()
+
+
+def _empty(call: Call) -> web.StreamResponse:
+    """A read-only resource with no objects (customresourcedefinitions)."""
+    served, info = call.served, call.info
+    if info.subresource or info.verb not in ("get", "list"):
+        raise _not_supported(served, info.verb, info.subresource)
+    if info.verb == "get":
+        raise call.not_found()
+    return body.json_response({"kind": served.list_kind, "apiVersion": served.api_version,
+                               "metadata": {"resourceVersion": ""}, "items": []})
 
 
 async def _binding_name(call: Call) -> str:

@@ -169,7 +169,7 @@ async def test_discovery_legacy_and_aggregated(apiserver: Api) -> None:
     code, groups = await apiserver.get("/apis")
     assert code == 200 and {g["name"] for g in groups["groups"]} == {
         "apps", "coordination.k8s.io", "discovery.k8s.io", "rbac.authorization.k8s.io", "certificates.k8s.io",
-        "authentication.k8s.io", "authorization.k8s.io"}
+        "authentication.k8s.io", "authorization.k8s.io", "apiextensions.k8s.io"}
     accept = {"Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"}
     code, agg = await apiserver.get("/apis", headers=accept)
     assert code == 200 and agg["kind"] == "APIGroupDiscoveryList"

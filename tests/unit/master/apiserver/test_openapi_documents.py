@@ -190,7 +190,8 @@ def test_every_patch_offers_server_side_field_validation(v2: dict[str, Any],
 def test_v3_documents_hold_only_their_group_version(v3: dict[str, dict[str, Any]]) -> None:
     assert set(v3) == {"api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1",
                        "apis/rbac.authorization.k8s.io/v1", "apis/certificates.k8s.io/v1",
-                       "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1"}
+                       "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1",
+                       "apis/apiextensions.k8s.io/v1"}
     assert all(p.startswith("/apis/apps/v1/") for p in v3["apis/apps/v1"]["paths"])
     assert "io.k8s.api.apps.v1.Deployment" not in v3["api/v1"]["components"]["schemas"]
     assert "io.k8s.api.autoscaling.v1.Scale" in v3["apis/apps/v1"]["components"]["schemas"]

@@ -27,7 +27,7 @@ from master.api import codec, meta, validation
 from master.apiserver import admission, body, errors, selection
 from master.apiserver.hooks import hooks_for
 from master.apiserver.verbs.common import Call, int_param, now_rfc3339
-from master.apiserver.verbs.read import respond_object
+from master.apiserver.verbs.read import dict_keep, respond_object
 
 __all__ = ["checked_options", "delete", "delete_collection", "delete_object", "remove_now"]
 
@@ -186,14 +186,7 @@ async def delete_collection(call: Call) -> web.StreamResponse:
     q = call.request.query
     labels = selection.compile_label_selector(q.get("labelSelector", ""))
     fields = selection.compile_field_selector(q.get("fieldSelector", ""), call.served)
-    field_of = call.served.fields
-
-    def keep(obj: dict[str, Any]) -> bool:
-        if labels is not None and not labels((obj.get("metadata") or {}).get("labels") or {}):
-            return False
-        return fields is None or fields(field_of(obj))
-
-    page = await call.storage.list(call.namespace, keep=keep)
+    page = await call.storage.list(call.namespace, keep=dict_keep(labels, fields, call))
     deleted = []
     for obj in page.items:
         try:

@@ -155,7 +155,7 @@ async def list_(call: Call) -> web.StreamResponse:
         if rv_param == "0":
             raise errors.bad_request('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
         page = await call.storage.list(call.namespace, revision=int(rv_param), limit=limit,
-                                       keep=_dict_keep(labels, fields, call))
+                                       keep=dict_keep(labels, fields, call))
         return _store_page(call, page, want_table)
     if not token and rv_param not in ("", "0"):
         # Not older than N: the cache once it has seen N; limit is ignored, as Kubernetes does.
@@ -172,7 +172,7 @@ async def list_(call: Call) -> web.StreamResponse:
         if await cache.wait_for(await _current_revision(call), 2.0):
             items, rv = cache.snapshot(prefix, match)
             return await _cache_page(call, items, rv, limit, (rv, *snapshot_key), want_table, remember=items)
-        page = await call.storage.list(call.namespace, limit=limit, keep=_dict_keep(labels, fields, call))
+        page = await call.storage.list(call.namespace, limit=limit, keep=dict_keep(labels, fields, call))
     else:
         revision, start = decode_continue(token)
         kept = cache.recall((revision, *snapshot_key))
@@ -181,7 +181,7 @@ async def list_(call: Call) -> web.StreamResponse:
             return await _cache_page(call, rest, revision, limit, (revision, *snapshot_key), want_table)
         try:
             page = await call.storage.list(call.namespace, revision=revision, start=start, limit=limit,
-                                           keep=_dict_keep(labels, fields, call))
+                                           keep=dict_keep(labels, fields, call))
         except errors.ApiError as exc:
             if exc.code == 410:
                 raise errors.gone(
@@ -202,7 +202,9 @@ def _store_page(call: Call, page: ListPage, want_table: bool) -> web.Response:
     return body.json_response(out)
 
 
-def _dict_keep(labels: selection.LabelMatch | None, fields: Any, call: Call) -> Any:
+def dict_keep(labels: selection.LabelMatch | None, fields: Any, call: Call) -> Any:
+    """The storage filter for label and field selectors (None: keep everything); list, watch
+    and deletecollection select alike."""
     if labels is None and fields is None:
         return None
     field_of = call.served.fields

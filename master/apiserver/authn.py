@@ -88,8 +88,17 @@ class TokenAuthenticator(Protocol):
     async def authenticate_token(self, token: str) -> Outcome: ...
 
 
+# Client certificates whose identity is remembered (a few per node and component in a cluster).
+KNOWN_CERTS = 1024
+
+
 class X509Authenticator:
     """The peer certificate the TLS handshake verified (the server asks for, but does not require, one)."""
+
+    def __init__(self) -> None:
+        # DER bytes -> what they say. A certificate's identity is a function of its bytes (the
+        # handshake verified them); parsing them on every request was ~6% of the apiserver's CPU.
+        self._known: dict[bytes, UserInfo | Denied] = {}
 
     async def authenticate(self, request: web.Request) -> Outcome:
         transport = request.transport
@@ -101,14 +110,23 @@ class X509Authenticator:
         der = sslobj.getpeercert(binary_form=True)
         if not der:
             return None
-        try:
-            cert = x509.load_der_x509_certificate(der)
-        except ValueError:
-            return Denied("unparsable client certificate")
-        user, groups = subject_identity(cert)
-        if not user:
-            return Denied("client certificate without a common name")
-        return UserInfo(user, (*groups, AUTHENTICATED))
+        outcome = self._known.get(der)
+        if outcome is None:
+            if len(self._known) >= KNOWN_CERTS:
+                self._known.clear()
+            outcome = self._known[der] = _identity(der)
+        return outcome
+
+
+def _identity(der: bytes) -> UserInfo | Denied:
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return Denied("unparsable client certificate")
+    user, groups = subject_identity(cert)
+    if not user:
+        return Denied("client certificate without a common name")
+    return UserInfo(user, (*groups, AUTHENTICATED))
 
 
 def bearer_token(request: web.Request) -> str | None:

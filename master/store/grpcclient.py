@@ -43,6 +43,8 @@ from master.store.types import (
     LeaseStatus,
     LeaseTimeToLiveResponse,
     Member,
+    OpDelete,
+    OpPut,
     OpRange,
     PutResponse,
     RangeResponse,
@@ -292,13 +294,8 @@ class GrpcClient:
         ignore_value: bool = False,
         ignore_lease: bool = False,
     ) -> PutResponse:
-        req = rpc_pb2.PutRequest(
-            key=key,
-            value=value,
-            lease=lease,
-            prev_kv=prev_kv,
-            ignore_value=ignore_value,
-            ignore_lease=ignore_lease,
+        req = grpcconv.put_request(
+            OpPut(key, value, lease=lease, prev_kv=prev_kv, ignore_value=ignore_value, ignore_lease=ignore_lease)
         )
         resp = await self._call(lambda ep, t: ep.kv.Put(req, timeout=t), idempotent=False)
         return grpcconv.put_response_from_pb(resp)
@@ -306,7 +303,7 @@ class GrpcClient:
     async def delete_range(
         self, key: bytes, range_end: bytes = b"", *, prev_kv: bool = False
     ) -> DeleteRangeResponse:
-        req = rpc_pb2.DeleteRangeRequest(key=key, range_end=range_end, prev_kv=prev_kv)
+        req = grpcconv.delete_request(OpDelete(key, range_end, prev_kv=prev_kv))
         resp = await self._call(lambda ep, t: ep.kv.DeleteRange(req, timeout=t), idempotent=False)
         return grpcconv.delete_response_from_pb(resp)
 

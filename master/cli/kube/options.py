@@ -63,7 +63,7 @@ def parse_duration(text: str, *, flag: str = "--timeout") -> float:
         if value < 0:
             raise CLIError(f"invalid {flag} {text!r}: must not be negative")
         if math.isfinite(value):
-            return value
+            return _bounded(value, text, flag)
     pos, total = 0, 0.0
     for m in _DURATION.finditer(s):
         if m.start() != pos:
@@ -72,7 +72,18 @@ def parse_duration(text: str, *, flag: str = "--timeout") -> float:
         pos = m.end()
     if not s or pos != len(s):
         raise CLIError(f'invalid {flag} {text!r}: want a duration such as "30s", "5m" or "1h"')
-    return total
+    return _bounded(total, text, flag)
+
+
+# Go's time.Duration (int64 nanoseconds) ends at about 292 years; a longer "duration" overflowed
+# datetime arithmetic further on (pictl token create --ttl 99999999999h).
+_MAX_DURATION = (2**63 - 1) / 1e9
+
+
+def _bounded(seconds: float, text: str, flag: str) -> float:
+    if seconds > _MAX_DURATION:
+        raise CLIError(f"invalid {flag} {text!r}: longer than the longest duration (2562047h)")
+    return seconds
 
 
 def _request_timeout(text: str | None) -> float | None:

@@ -14,16 +14,24 @@ from master.cli.main import CLIError
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("0", 0.0), ("30", 30.0), ("30s", 30.0), ("1m30s", 90.0), ("2h", 7200.0), ("500ms", 0.5), ("1.5m", 90.0)],
+    [("0", 0.0), ("30", 30.0), ("30s", 30.0), ("1m30s", 90.0), ("2h", 7200.0), ("500ms", 0.5), ("1.5m", 90.0),
+     ("2562047h", 9223369200.0)],
 )
 def test_parse_duration(text: str, seconds: float) -> None:
     assert options.parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "abc", "5x", "-1", "1m-3s", "nan", "inf", "1e400"])
+@pytest.mark.parametrize("text", ["", "abc", "5x", "-1", "1m-3s", "nan", "inf", "1e400", "2562048h", "1e300"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(CLIError):
         options.parse_duration(text)
+
+
+def test_a_ttl_past_go_durations_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # Was "error: OverflowError: Python int too large to convert to C int" (before any request).
+    assert cli_main.main(["token", "create", "--ttl", "99999999999h", "--kubeconfig", "/nonexistent"]) == 1
+    assert capsys.readouterr().err == ("error: invalid --ttl '99999999999h': longer than the longest duration "
+                                       "(2562047h)\n")
 
 
 def test_bool_flags() -> None:

@@ -46,7 +46,7 @@ async def binding(call: Call, pod_name: str) -> web.StreamResponse:
     pods = call.server.storages["pods"]
 
     async def bind(pod: dict[str, Any]) -> dict[str, Any]:
-        pod = body.clone(pod)
+        # ``pod`` is a fresh decode (guaranteed_update's contract), changed in place.
         spec = pod.setdefault("spec", {})
         if (pod.get("metadata") or {}).get("deletionTimestamp"):
             raise errors.conflict("pods", pod_name, why="pod is being deleted, cannot be assigned to a host")

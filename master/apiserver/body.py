@@ -22,6 +22,7 @@ from master.apiserver import errors, protobuf
 __all__ = [
     "PATCH_TYPES",
     "RAW_BODY",
+    "check_accept",
     "clone",
     "json_response",
     "parse_object",
@@ -49,6 +50,22 @@ try:
     _YamlLoader: Any = yaml.CSafeLoader
 except AttributeError:  # PyYAML without libyaml
     _YamlLoader = yaml.SafeLoader
+
+
+# What a resource response may be asked as: we answer JSON, which is also YAML, and which
+# clients asking for protobuf take as their fallback.
+_SERVABLE = frozenset({"*/*", "application/*", JSON, *YAML_TYPES, PROTOBUF})
+
+
+def check_accept(request: web.Request) -> None:
+    """406 NotAcceptable when the Accept header names media types and none we can answer with."""
+    accept = request.headers.get("Accept")
+    if not accept:
+        return
+    named = [m for m in (part.split(";", 1)[0].strip().lower() for part in accept.split(",")) if m]
+    if named and not any(m in _SERVABLE for m in named):
+        raise errors.not_acceptable("only the following media types are accepted: application/json, "
+                                    "application/yaml, application/vnd.kubernetes.protobuf")
 
 
 def media_type(request: web.Request) -> str:

@@ -31,6 +31,8 @@ async def dispatch(
 ) -> web.StreamResponse:
     call = Call(server, request, served, info, user)
     verb, sub = info.verb, info.subresource
+    if sub not in ("log", "proxy"):  # those two answer with text, not objects
+        body.check_accept(request)
     if info.rest and info.subresource != "proxy":
         raise errors.ApiError(errors.status(404, "NotFound", "the server could not find the requested resource"))
     if served.namespaced is False and info.namespace and served.plural != "namespaces":

@@ -195,3 +195,21 @@ async def test_a_huge_grace_period_is_due_in_year_9999(apiserver: Api) -> None:
     assert code == 200, deleted  # was a 500: gmtime overflowed
     assert deleted["metadata"]["deletionTimestamp"] == "9999-12-31T23:59:59Z"
     assert deleted["metadata"]["deletionGracePeriodSeconds"] == 2**62
+
+
+@pytest.mark.parametrize(
+    ("accept", "code"),
+    [
+        pytest.param("text/html", 406, id="html"),
+        pytest.param("image/png, text/plain;q=0.5", 406, id="nothing-servable"),
+        pytest.param("text/html,*/*;q=0.8", 200, id="browser"),
+        pytest.param("application/json;as=Table;v=v1;g=meta.k8s.io,application/json", 200, id="kubectl"),
+        pytest.param("application/vnd.kubernetes.protobuf,application/json", 200, id="protobuf-first"),
+        pytest.param("application/yaml", 200, id="yaml"),
+    ],
+)
+async def test_accept_negotiation(apiserver: Api, accept: str, code: int) -> None:
+    got, answer = await apiserver.get(CMS, headers={"Accept": accept})
+    assert got == code, answer
+    if code == 406:
+        assert answer["reason"] == "NotAcceptable"

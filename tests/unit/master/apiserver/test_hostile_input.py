@@ -213,3 +213,26 @@ async def test_accept_negotiation(apiserver: Api, accept: str, code: int) -> Non
     assert got == code, answer
     if code == 406:
         assert answer["reason"] == "NotAcceptable"
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol}", "a0: &a0 [" + ",".join(["lol"] * 9) + "]"]
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        # 500 bytes that expand to 9**9 values: walking them blocked the server's event loop.
+        pytest.param(_alias_bomb(9), "the request body expands to more than 1000000 values (YAML aliases)", id="bomb"),
+        pytest.param("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nx: &a {b: *a}\n",
+                     "the request body refers to itself (a YAML alias inside its own anchor)", id="cycle"),
+    ],
+)
+async def test_yaml_aliases_cannot_blow_up(apiserver: Api, doc: str, message: str) -> None:
+    code, status = await apiserver.post(CMS, data=doc, headers={"Content-Type": "application/yaml"})
+    assert code == 400 and status["message"] == message
+    shared = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: &d {a: b}\nx: [*d, *d]\n"
+    code, created = await apiserver.post(CMS, data=shared, headers={"Content-Type": "application/yaml"})
+    assert code == 201 and created["data"] == {"a": "b"}  # aliases within bounds are fine

@@ -131,7 +131,7 @@ def parse(text: str, source: str) -> list[Manifest]:
                     continue
                 number += 1
                 line = node.start_mark.line + 1
-                doc = _json_ready(loader.construct_document(node), f"{source}: line {line}: document {number}", "")
+                doc = _JsonReady(f"{source}: line {line}: document {number}").value(loader.construct_document(node), "")
                 out.extend(_objects(doc, source, number, line))
         finally:
             loader.dispose()
@@ -142,28 +142,53 @@ def parse(text: str, source: str) -> list[Manifest]:
     return out
 
 
-def _json_ready(value: Any, where: str, path: str) -> Any:
+# How deep a document may nest (as the apiserver takes them).
+MAX_DEPTH = 100
+# How many values a document may hold once its YAML aliases are expanded (nine levels of nine
+# aliases are 9**9 values in 500 bytes; expanding them hung pictl).
+MAX_VALUES = 1_000_000
+
+
+class _JsonReady:
     """A YAML value as the JSON the API takes, the way kubectl converts YAML: keys become strings
     (``1: a`` is ``"1": a``); ``!!binary`` is its text; sets, NaN and infinities have no JSON
-    form and are an error naming their path."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            key = k if isinstance(k, str) else _key_text(k, where, path)
-            out[key] = _json_ready(v, where, f"{path}.{key}" if path else key)
-        return out
-    if isinstance(value, list):
-        return [_json_ready(v, where, f"{path}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ManifestError(f"{where}: {path}: binary data that is not UTF-8 text") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ManifestError(f"{where}: {path}: {value} is not a JSON number")
-    if value is None or isinstance(value, str | int | float):
-        return value
-    raise ManifestError(f"{where}: {path}: a YAML {type(value).__name__} has no JSON form")
+    form, and neither has an alias inside its own anchor: each is an error naming its path."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.count = 0
+        self.on_path: set[int] = set()
+
+    def value(self, value: Any, path: str) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise ManifestError(f"{self.where}: more than {MAX_VALUES} values once its YAML aliases are expanded")
+        if isinstance(value, dict | list):
+            if id(value) in self.on_path:
+                raise ManifestError(f"{self.where}: {path}: refers to itself (a YAML alias inside its own anchor)")
+            if len(self.on_path) >= MAX_DEPTH:
+                raise ManifestError(f"{self.where}: nested more than {MAX_DEPTH} levels deep")
+            self.on_path.add(id(value))
+            try:
+                if isinstance(value, list):
+                    return [self.value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+                out = {}
+                for k, v in value.items():
+                    key = k if isinstance(k, str) else _key_text(k, self.where, path)
+                    out[key] = self.value(v, f"{path}.{key}" if path else key)
+                return out
+            finally:
+                self.on_path.discard(id(value))
+        if isinstance(value, bytes):
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ManifestError(f"{self.where}: {path}: binary data that is not UTF-8 text") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ManifestError(f"{self.where}: {path}: {value} is not a JSON number")
+        if value is None or isinstance(value, str | int | float):
+            return value
+        raise ManifestError(f"{self.where}: {path}: a YAML {type(value).__name__} has no JSON form")
 
 
 def _key_text(key: Any, where: str, path: str) -> str:

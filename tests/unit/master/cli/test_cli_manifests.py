@@ -127,3 +127,18 @@ def test_stdin_that_is_not_utf8_or_closed(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr("sys.stdin", None)
     with pytest.raises(manifests.ManifestError, match="error reading STDIN: standard input is closed"):
         manifests.load(["-"])
+
+
+def test_yaml_that_would_blow_up_is_one_line() -> None:
+    lines = [HEAD.strip(), "a0: &a0 [" + ",".join(["lol"] * 9) + "]"]
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    # 9**9 values once expanded: pictl hung expanding them.
+    with pytest.raises(manifests.ManifestError, match="more than 1000000 values once its YAML aliases are expanded"):
+        manifests.parse("\n".join(lines) + "\n", "x.yaml")
+    # An alias inside its own anchor: "error: RecursionError: maximum recursion depth exceeded".
+    with pytest.raises(manifests.ManifestError, match=r"x\.b: refers to itself"):
+        manifests.parse(HEAD + "x: &a {b: *a}\n", "x.yaml")
+    with pytest.raises(manifests.ManifestError, match="nested more than 100 levels deep"):
+        manifests.parse(HEAD + "x: " + "[" * 500 + "]" * 500 + "\n", "x.yaml")
+    found = manifests.parse(HEAD + "data: &d {a: b}\nx: [*d, *d]\n", "x.yaml")
+    assert found[0].obj["x"] == [{"a": "b"}, {"a": "b"}]

@@ -557,6 +557,7 @@ def launched() -> int:
 
 def _run(options: MasterOptions) -> int:
     """Run the master until SIGTERM/SIGINT; failures are one line on stderr."""
+    from master.store.errors import StoreError
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -571,6 +572,9 @@ def _run(options: MasterOptions) -> int:
         eventloop.run(main(), loop=options.event_loop)
     except OSError as exc:
         print(f"error: master: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return 1
+    except StoreError as exc:  # its message names the store already ("store: data dir ... is in use")
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -28,3 +28,18 @@ def test_bad_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: li
     err = capsys.readouterr().err
     assert code != 0
     assert message in err and "Traceback" not in err
+
+
+def test_store_errors_are_their_own_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # A second master on the same data dir printed "error: StoreError: store: data dir ...".
+    from master.cli import master_cmd
+    from master.store.errors import StoreError
+
+    async def refuse(*_args: object, **_kw: object) -> None:
+        raise StoreError("store: data dir /x/store is in use by another process")
+
+    monkeypatch.setattr(master_cmd, "run_master", refuse)
+    options = master_cmd.MasterOptions(Path("/x"), "127.0.0.1", 6443, "", (), (), "10.96.0.0/12", "30000-32767",
+                                       event_loop="asyncio")
+    assert master_cmd._run(options) == 1
+    assert capsys.readouterr().err == "error: store: data dir /x/store is in use by another process\n"

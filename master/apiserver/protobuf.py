@@ -209,13 +209,25 @@ def _str(v: Any) -> str:
     return v.decode("utf-8")
 
 
-def _map_entry(v: bytes) -> tuple[str, bytes]:
+def _bytes(v: Any) -> bytes:
+    if not isinstance(v, bytes):
+        raise ValueError("expected a length-delimited field, got a number")
+    return v
+
+
+def _int(v: Any) -> int:
+    if not isinstance(v, int):
+        raise ValueError("expected a number, got a length-delimited field")
+    return v
+
+
+def _map_entry(v: Any) -> tuple[str, bytes]:
     key, value = "", b""
-    for number, _, raw in _Reader(v).fields():
+    for number, _, raw in _Reader(_bytes(v)).fields():
         if number == 1:
             key = _str(raw)
         elif number == 2:
-            value = raw
+            value = _bytes(raw)
     return key, value
 
 
@@ -225,24 +237,28 @@ def _scalar(kind: str, sub: str, raw: Any) -> Any:
     if kind == INT:
         return _signed(raw) if isinstance(raw, int) else None
     if kind == BOOL:
-        return bool(raw)
+        return bool(_int(raw))
     if kind == BYTES:
-        return raw
+        return _bytes(raw)
     if kind == B64:
-        return base64.b64encode(raw).decode() if isinstance(raw, bytes) else None
+        return base64.b64encode(_bytes(raw)).decode()
     if kind == MSG:
-        return _message(sub, raw)
+        return _message(sub, _bytes(raw))
     if kind == INTSTR:
-        parts = {n: r for n, _, r in _Reader(raw).fields()}
-        if parts.get(1, 0) == 1:
+        parts = {n: r for n, _, r in _Reader(_bytes(raw)).fields()}
+        if _int(parts.get(1, 0)) == 1:
             return _str(parts.get(3, b""))
-        return _signed(parts.get(2, 0))
+        return _signed(_int(parts.get(2, 0)))
     if kind == TIME:
-        parts = {n: r for n, _, r in _Reader(raw).fields()}
-        seconds = _signed(parts.get(1, 0))
+        parts = {n: r for n, _, r in _Reader(_bytes(raw)).fields()}
+        seconds = _signed(_int(parts.get(1, 0)))
         if not seconds:
             return None
-        return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            when = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+        except (OverflowError, OSError):
+            raise ValueError(f"a time of {seconds} seconds is out of range") from None
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
     raise ValueError(f"unknown field kind {kind}")
 
 
@@ -261,7 +277,7 @@ def _message(name: str, data: bytes) -> dict[str, Any]:
         if kind in (MAP_STR, MAP_BYTES, MAP_QTY):
             k, v = _map_entry(raw)
             if kind == MAP_STR:
-                value: Any = v.decode("utf-8")
+                value: Any = _str(v)
             elif kind == MAP_BYTES:
                 value = base64.b64encode(v).decode()
             else:

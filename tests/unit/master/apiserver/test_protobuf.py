@@ -53,6 +53,16 @@ def test_deployment_keeps_zero_replicas_and_int_or_string() -> None:
         pytest.param(b"not protobuf", 400, id="no-magic"),
         pytest.param(protobuf.MAGIC + b"\x0a\xff", 400, id="truncated"),
         pytest.param(_envelope("v1", "Widget", b""), 415, id="unknown-kind"),
+        # A field with the wrong wire type was a TypeError or AttributeError: a 500.
+        pytest.param(_envelope("v1", "ConfigMap", _vi(1, 5)), 400, id="message-as-number"),
+        pytest.param(_envelope("v1", "ConfigMap", _ld(2, _ld(1, b"a") + _vi(2, 7))), 400, id="map-value-as-number"),
+        pytest.param(_envelope("v1", "ConfigMap", _ld(1, _vi(11, 3))), 400, id="map-entry-as-number"),
+        pytest.param(_envelope("v1", "ConfigMap", _ld(4, b"yes")), 400, id="bool-as-bytes"),
+        pytest.param(_envelope("v1", "Service", _ld(1, _ld(1, b"s")) + _ld(2, _ld(1, _ld(4, _ld(1, b"x"))))),
+                     400, id="int-or-string-parts-swapped"),
+        pytest.param(_envelope("certificates.k8s.io/v1", "CertificateSigningRequest",
+                               _ld(3, _ld(1, _ld(1, b"Approved") + _ld(4, _vi(1, 2**62))))), 400,
+                     id="time-out-of-range"),
     ],
 )
 def test_bad_bodies(data: bytes, code: int) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from master.scheduler.config import EXTENSION_POINTS, ConfigError, ProfileConfig
 from master.scheduler.framework import status
 from master.scheduler.framework.interface import (
+    BatchScorePlugin,
     BindPlugin,
     ClusterEvent,
     CycleState,
@@ -99,6 +100,8 @@ class Framework:
             (p, weights.get(p.name, 1), p if isinstance(p, NormalizeScorePlugin) else None)
             for p in points["score"]
         ]
+        # name -> the plugin's score of every node at once, for those that have one.
+        self._score_nodes = {p.name: p.score_nodes for p in points["score"] if isinstance(p, BatchScorePlugin)}
         self.reserve_plugins: list[ReservePlugin] = points["reserve"]
         self.bind_plugins: list[BindPlugin] = points["bind"]
         self.events: dict[str, list[ClusterEvent]] = {
@@ -168,12 +171,15 @@ class Framework:
         for p, weight, normalizer in self.score_plugins:
             if p.name in state.skip_score:
                 continue
-            fn = p.score
-            scores = [fn(state, pod, n) for n in nodes]
+            batch = self._score_nodes.get(p.name)
+            if batch is not None:
+                scores = batch(state, pod, nodes)
+            else:
+                fn = p.score
+                scores = [fn(state, pod, n) for n in nodes]
             if normalizer is not None:
                 normalizer.normalize_score(state, pod, scores)
-            for i, s in enumerate(scores):
-                totals[i] += s * weight
+            totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
         return totals
 
     # ---- Reserve / Bind --------------------------------------------------------------------

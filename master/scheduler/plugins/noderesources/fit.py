@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from master.scheduler.framework import status
-from master.scheduler.framework.interface import ActionType, ClusterEvent, CycleState, Handle
+from master.scheduler.framework.interface import MAX_NODE_SCORE, ActionType, ClusterEvent, CycleState, Handle
 from master.scheduler.framework.registry import PluginArgsError, parse_args
 from master.scheduler.framework.status import Status
 from master.scheduler.framework.types import NodeInfo, PodInfo
@@ -132,6 +132,24 @@ class Fit:
         requested = [node_requested(node, r.name, non_zero=True) + p for r, p in zip(self._resources, pod_req, strict=True)]
         allocatable = [node.allocatable.get(r.name) for r in self._resources]
         return weighted(self._per_resource, self._resources, requested, allocatable)
+
+    def score_nodes(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+        """``score`` of every node; the default strategy (LeastAllocated of cpu and memory) inline."""
+        if not (self._cpu_mem and self._per_resource is least_requested):
+            return [self.score(state, pod, n) for n in nodes]
+        cpu_req, mem_req = state.read(_SCORE_KEY)
+        out: list[int] = []
+        for node in nodes:
+            alloc = node.allocatable
+            cpu_cap, mem_cap = alloc.milli_cpu, alloc.memory
+            if not (cpu_cap and mem_cap):
+                out.append(self.score(state, pod, node))
+                continue
+            cpu, mem = node.non_zero_cpu + cpu_req, node.non_zero_memory + mem_req
+            cpu_score = 0 if cpu > cpu_cap else (cpu_cap - cpu) * MAX_NODE_SCORE // cpu_cap
+            mem_score = 0 if mem > mem_cap else (mem_cap - mem) * MAX_NODE_SCORE // mem_cap
+            out.append((cpu_score + mem_score) // 2)
+        return out
 
 
 def new(args: Mapping[str, Any], handle: Handle) -> Fit:

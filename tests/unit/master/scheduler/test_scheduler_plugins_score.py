@@ -178,3 +178,42 @@ def test_image_locality() -> None:
 )
 def test_normalized_image_name(name: str, normalized: str) -> None:
     assert normalized_image_name(name) == normalized
+
+
+def _mixed_nodes() -> list[Any]:
+    """Nodes across the cases the inline arithmetic must match: empty, partly used, full,
+    over-committed, skewed, no cpu or memory at all."""
+    return [
+        node_info(make_node("empty", cpu="4", memory="8Gi")),
+        node_info(make_node("half", cpu="4", memory="8Gi"), make_pod("a", cpu="2", memory="1Gi", node="half")),
+        node_info(make_node("full", cpu="2", memory="2Gi"), make_pod("b", cpu="2", memory="2Gi", node="full")),
+        node_info(make_node("over", cpu="1", memory="1Gi"), make_pod("c", cpu="3", memory="5Gi", node="over")),
+        node_info(make_node("besteffort", cpu="8", memory="32Gi"), make_pod("d", node="besteffort")),
+        node_info(make_node("no-cpu", cpu="0", memory="8Gi")),
+        node_info(make_node("no-memory", cpu="4", memory="0")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("plugin", "pod"),
+    [
+        pytest.param(fit.new({}, None), make_pod(cpu="500m", memory="1Gi"), id="fit-least"),  # type: ignore[arg-type]
+        pytest.param(fit.new({}, None), make_pod(), id="fit-least-besteffort"),  # type: ignore[arg-type]
+        pytest.param(fit.new({"scoringStrategy": {"type": "MostAllocated"}}, None),  # type: ignore[arg-type]
+                     make_pod(cpu="1", memory="1Gi"), id="fit-most"),
+        pytest.param(fit.new({"scoringStrategy": {"resources": [{"name": "cpu", "weight": 2}]}}, None),  # type: ignore[arg-type]
+                     make_pod(cpu="1"), id="fit-cpu-only"),
+        pytest.param(balanced_allocation.new({}, None), make_pod(cpu="500m", memory="3Gi"),  # type: ignore[arg-type]
+                     id="balanced"),
+        pytest.param(balanced_allocation.new({"resources": [{"name": "memory"}, {"name": "cpu"}]}, None),  # type: ignore[arg-type]
+                     make_pod(cpu="1", memory="1Gi"), id="balanced-other-order"),
+    ],
+)
+def test_score_nodes_matches_score(plugin: Any, pod: core.Pod) -> None:
+    from master.scheduler.framework.interface import CycleState
+    from master.scheduler.framework.types import PodInfo
+
+    nodes = _mixed_nodes()
+    state, info = CycleState(), PodInfo(pod)
+    assert plugin.pre_score(state, info, nodes) is None
+    assert plugin.score_nodes(state, info, nodes) == [plugin.score(state, info, n) for n in nodes]

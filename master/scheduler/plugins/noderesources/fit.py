@@ -91,12 +91,16 @@ class Fit:
         ]
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
+        req = pod.requests
+        alloc, used = node.allocatable, node.requested
+        # The common outcome, it fits, decided without a list of reasons (this runs per node).
+        if (len(node.pods) < node.allowed_pods and req.milli_cpu <= alloc.milli_cpu - used.milli_cpu
+                and req.memory <= alloc.memory - used.memory and not req.ephemeral_storage and not req.scalar):
+            return None
         reasons: list[str] = []
         if len(node.pods) + 1 > node.allowed_pods:
             reasons.append(TOO_MANY_PODS)
-        req = pod.requests
         if req.milli_cpu or req.memory or req.ephemeral_storage or req.scalar:
-            alloc, used = node.allocatable, node.requested
             if req.milli_cpu and req.milli_cpu > alloc.milli_cpu - used.milli_cpu:
                 reasons.append(insufficient("cpu"))
             if req.memory and req.memory > alloc.memory - used.memory:

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from master.api import authentication
 from master.apiserver import body, errors
 from master.apiserver.authn import UserInfo
 from master.apiserver.authn_serviceaccount import Bound
@@ -72,6 +73,7 @@ async def token_request(call: Call) -> web.StreamResponse:
         raise errors.service_unavailable("this server issues no service account tokens")
     obj = await call.read_object()
     call.check_type_meta(obj, kind="TokenRequest", api_version="authentication.k8s.io/v1")
+    call.check_shape(obj, authentication.TokenRequest)
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     assert isinstance(spec, dict)
     expiration = spec.get("expirationSeconds")

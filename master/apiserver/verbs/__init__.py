@@ -95,7 +95,7 @@ async def _binding_name(call: Call) -> str:
     # POST /api/v1/namespaces/NS/bindings carries the pod's name in the Binding's metadata.
     data = await body.read_body(call.request, call.server.settings.max_body_bytes)
     obj = body.parse_object(data, body.media_type(call.request))
-    name = (obj.get("metadata") or {}).get("name")
+    name = call.metadata(obj).get("name")
     if not name or not isinstance(name, str):
         raise errors.invalid("Binding", "", [("FieldValueRequired", "metadata.name", "Required value")])
     call.request[BODY] = data

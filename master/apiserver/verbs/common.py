@@ -115,6 +115,20 @@ class Call:
         obj["kind"] = want_kind
         obj["apiVersion"] = want_version
 
+    def check_shape(self, obj: dict[str, Any], cls: type) -> None:
+        """400 when a body a subresource reads as builtins (a Binding, an Eviction, a TokenRequest)
+        does not have the shape of its ``master.api`` type: a string where an object belongs was a
+        500 in the handler that then read it."""
+        from master.api import codec
+
+        try:
+            codec.convert(obj, cls)
+        except codec.DecodeError as exc:
+            kind, version = obj.get("kind"), str(obj.get("apiVersion", "")).rpartition("/")[2]
+            where = f" at {exc.path}" if exc.path else ""
+            raise errors.bad_request(
+                f'{kind} in version "{version}" cannot be handled as a {kind}: {exc.detail}{where}') from exc
+
     def metadata(self, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj.get("metadata")
         if meta is None:

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from master.api import autoscaling, core, policy
 from master.apiserver import body, errors
 from master.apiserver.verbs import delete as delete_verb
 from master.apiserver.verbs.common import Call, now_rfc3339
@@ -32,6 +33,7 @@ def _success(code: int = 201) -> web.Response:
 async def binding(call: Call, pod_name: str) -> web.StreamResponse:
     obj = await call.read_object()
     call.check_type_meta(obj, kind="Binding", api_version="v1")
+    call.check_shape(obj, core.Binding)
     meta = obj.get("metadata") or {}
     if meta.get("name") and meta["name"] != pod_name:
         raise errors.bad_request(f"the name of the binding ({meta['name']}) does not match the pod ({pod_name})")
@@ -85,6 +87,7 @@ async def eviction(call: Call) -> web.StreamResponse:
     version = obj.get("apiVersion") or "policy/v1"
     if kind != "Eviction" or version not in ("policy/v1", "policy/v1beta1"):
         raise errors.bad_request(f"expected a policy/v1 Eviction, got {version} {kind}")
+    call.check_shape(obj, policy.Eviction)
     name = (obj.get("metadata") or {}).get("name") or call.name
     if name != call.name:
         raise errors.bad_request(f"name in URL does not match name in Eviction object: {call.name} != {name}")
@@ -137,6 +140,7 @@ async def scale_write(call: Call, *, patch_kind: str | None) -> web.StreamRespon
     if not isinstance(scale, dict):
         raise errors.bad_request("expected an autoscaling/v1 Scale")
     call.check_type_meta(scale, kind="Scale", api_version="autoscaling/v1")
+    call.check_shape(scale, autoscaling.Scale)
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise errors.invalid("Scale", call.name, [("FieldValueInvalid", "spec.replicas",

@@ -236,3 +236,40 @@ async def test_yaml_aliases_cannot_blow_up(apiserver: Api, doc: str, message: st
     shared = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: &d {a: b}\nx: [*d, *d]\n"
     code, created = await apiserver.post(CMS, data=shared, headers={"Content-Type": "application/yaml"})
     assert code == 201 and created["data"] == {"a": "b"}  # aliases within bounds are fine
+
+
+@pytest.mark.parametrize(
+    ("path", "doc", "message"),
+    [
+        # Each was a 500: the subresource read its body as builtins of the shape it expected.
+        pytest.param("pods/p/eviction", {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": "x"},
+                     "Expected `object`, got `str` at metadata", id="eviction-metadata"),
+        pytest.param("pods/p/binding", {"apiVersion": "v1", "kind": "Binding", "metadata": "x",
+                                        "target": {"kind": "Node", "name": "n"}},
+                     "Expected `object`, got `str` at metadata", id="binding-metadata"),
+        pytest.param("bindings", {"apiVersion": "v1", "kind": "Binding", "metadata": ["x"],
+                                  "target": {"kind": "Node", "name": "n"}},
+                     "metadata must be an object", id="bindings-metadata"),
+        pytest.param("serviceaccounts/default/token",
+                     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                      "spec": {"boundObjectRef": {"kind": [None], "name": "p"}}},
+                     "Expected `str`, got `array` at spec.boundObjectRef.kind", id="token-bound-kind"),
+    ],
+)
+async def test_subresource_bodies_of_the_wrong_shape_are_400(apiserver: Api, path: str, doc: dict[str, object],
+                                                              message: str) -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    assert (await apiserver.post("/api/v1/namespaces/default/pods", json=pod))[0] == 201
+    await apiserver.post("/api/v1/namespaces/default/serviceaccounts",
+                         json={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+    code, status = await apiserver.post(f"/api/v1/namespaces/default/{path}", json=doc)
+    assert code == 400 and message in status["message"], status
+
+
+@pytest.mark.parametrize("spec", ["-1", [None]])
+async def test_scale_of_the_wrong_shape_is_400(apiserver: Api, spec: object) -> None:
+    await apiserver.post(DEPLOYS, data=json.dumps(_deployment(1)), headers=JSON)
+    code, status = await apiserver.put(f"{DEPLOYS}/w/scale", json={"apiVersion": "autoscaling/v1", "kind": "Scale",
+                                                                  "metadata": {"name": "w"}, "spec": spec})
+    assert code == 400 and "at spec" in status["message"], status  # was a 500

@@ -18,7 +18,7 @@ from master.apiserver.watchcache import WatchCache
 if TYPE_CHECKING:
     from master.apiserver.server import ApiServer
 
-__all__ = ["BODY", "Call", "bool_param", "int_param", "now_rfc3339"]
+__all__ = ["BODY", "Call", "Retry", "bool_param", "int_param", "now_rfc3339"]
 
 
 # 9999-12-31T23:59:59Z: RFC 3339 has four-digit years (a pod deleted with a grace period of 2**62
@@ -136,3 +136,26 @@ class Call:
         if not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
         return meta
+
+
+class Retry:
+    """When a write that names no resourceVersion (a patch, an unconditional update, a delete
+    without preconditions) goes again after a 409 Conflict: kube-apiserver's GuaranteedUpdate
+    retries for as long as the conflicts come from other writes landing in between (each proves
+    progress; 120 concurrent label patches all succeed), and gives up only when ``limit``
+    conflicts in a row saw nothing new stored."""
+
+    def __init__(self, call: Call, limit: int = 5) -> None:
+        self.call = call
+        self.limit = limit
+        self.stalls = 0
+
+    def after_conflict(self, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """``before`` is the copy the failed write started from, ``after`` the store's now."""
+        if int(after["metadata"]["resourceVersion"]) > int(before["metadata"]["resourceVersion"]):
+            self.stalls = 0
+            return
+        self.stalls += 1
+        if self.stalls >= self.limit:
+            served = self.call.served
+            raise errors.conflict(served.plural, self.call.name, served.group, "too many concurrent updates")

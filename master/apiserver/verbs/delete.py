@@ -26,7 +26,7 @@ from aiohttp import web
 from master.api import codec, meta, validation
 from master.apiserver import admission, body, errors, selection
 from master.apiserver.hooks import hooks_for
-from master.apiserver.verbs.common import Call, int_param, now_rfc3339
+from master.apiserver.verbs.common import Call, Retry, int_param, now_rfc3339
 from master.apiserver.verbs.read import dict_keep, respond_object
 
 __all__ = ["checked_options", "delete", "delete_collection", "delete_object", "remove_now"]
@@ -169,16 +169,18 @@ async def _store_update(call: Call, new: dict[str, Any], current: dict[str, Any]
 
 async def delete(call: Call) -> web.StreamResponse:
     opts = await _options(call)
-    for _ in range(5):
-        current = await call.storage.get(call.namespace, call.name)
+    retry = Retry(call)
+    current = await call.storage.get(call.namespace, call.name)
+    while True:
         try:
             result = await delete_object(call, current, opts)
         except errors.ApiError as exc:
-            if exc.reason == "Conflict" and not (opts.get("preconditions") or {}):
-                continue
-            raise
+            if exc.reason != "Conflict" or opts.get("preconditions"):
+                raise
+            before, current = current, await call.storage.get(call.namespace, call.name)
+            retry.after_conflict(before, current)
+            continue
         return respond_object(call, result)
-    raise errors.conflict(call.served.plural, call.name, call.served.group, "too many concurrent updates")
 
 
 async def delete_collection(call: Call) -> web.StreamResponse:

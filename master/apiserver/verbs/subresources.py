@@ -18,7 +18,7 @@ from aiohttp import web
 from master.api import autoscaling, core, policy
 from master.apiserver import body, errors
 from master.apiserver.verbs import delete as delete_verb
-from master.apiserver.verbs.common import Call, now_rfc3339
+from master.apiserver.verbs.common import Call, Retry, now_rfc3339
 from master.apiserver.verbs.read import respond_object
 from master.apiserver.verbs.write import finish_if_finalized, write_update
 
@@ -131,27 +131,39 @@ async def scale_write(call: Call, *, patch_kind: str | None) -> web.StreamRespon
     from master.apiserver import patching
 
     current = await call.storage.get(call.namespace, call.name)
+    sent: Any = None  # a PUT's Scale, or a PATCH's patch (applied to each attempt's current Scale)
     if patch_kind is None:
-        scale = await call.read_object()
+        sent = await call.read_object()
+        meta = sent.get("metadata")
+        pinned = bool(meta.get("resourceVersion")) if isinstance(meta, dict) else False
     else:
-        data = await body.read_body(call.request, call.server.settings.max_body_bytes)
-        doc = patching.parse(patch_kind, data)
-        scale = patching.apply(patch_kind, _scale_of(call, current), doc, call.served)
-    if not isinstance(scale, dict):
-        raise errors.bad_request("expected an autoscaling/v1 Scale")
-    call.check_type_meta(scale, kind="Scale", api_version="autoscaling/v1")
-    call.check_shape(scale, autoscaling.Scale)
-    replicas = (scale.get("spec") or {}).get("replicas")
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        raise errors.invalid("Scale", call.name, [("FieldValueInvalid", "spec.replicas",
-                                                   f"Invalid value: {replicas}: must be greater than or equal to 0")])
-    rv = (scale.get("metadata") or {}).get("resourceVersion") or ""
-    if rv and rv != current["metadata"]["resourceVersion"]:
-        raise errors.conflict(call.served.plural, call.name, call.served.group)
-    new = body.clone(current)
-    new.setdefault("spec", {})["replicas"] = replicas
-    stored = await write_update(call, new, current, subresource="")
-    return body.json_response(_scale_of(call, stored))
+        sent = patching.parse(patch_kind, await body.read_body(call.request, call.server.settings.max_body_bytes))
+        pinned = bool(patching.names_resource_version(patch_kind, sent))
+    retry = Retry(call)
+    while True:
+        scale = sent if patch_kind is None else patching.apply(patch_kind, _scale_of(call, current), sent, call.served)
+        if not isinstance(scale, dict):
+            raise errors.bad_request("expected an autoscaling/v1 Scale")
+        call.check_type_meta(scale, kind="Scale", api_version="autoscaling/v1")
+        call.check_shape(scale, autoscaling.Scale)
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise errors.invalid("Scale", call.name, [(
+                "FieldValueInvalid", "spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
+        rv = (scale.get("metadata") or {}).get("resourceVersion") or ""
+        if pinned and rv != current["metadata"]["resourceVersion"]:
+            raise errors.conflict(call.served.plural, call.name, call.served.group)
+        new = body.clone(current)
+        new.setdefault("spec", {})["replicas"] = replicas
+        try:
+            stored = await write_update(call, new, current, subresource="")
+        except errors.ApiError as exc:
+            if exc.reason != "Conflict" or pinned:
+                raise
+            before, current = current, await call.storage.get(call.namespace, call.name)
+            retry.after_conflict(before, current)
+            continue
+        return body.json_response(_scale_of(call, stored))
 
 
 async def finalize(call: Call) -> web.StreamResponse:

@@ -25,7 +25,7 @@ from master.apiserver import admission, body, errors, patching
 from master.apiserver.hooks import hooks_for
 from master.apiserver.rules import Cause, rules_for
 from master.apiserver.verbs import delete
-from master.apiserver.verbs.common import Call, now_rfc3339
+from master.apiserver.verbs.common import Call, Retry, now_rfc3339
 from master.apiserver.verbs.read import respond_object
 
 __all__ = ["create", "finish_if_finalized", "patch", "update", "write_update"]
@@ -228,8 +228,21 @@ async def update(call: Call, *, subresource: str = "") -> web.StreamResponse:
         if exc.code != 404 or subresource or not rules.allow_create_on_update:
             raise
         return await _create_object(call, new, warnings)
-    stored = await write_update(call, new, current, subresource=subresource, warnings=warnings)
-    return respond_object(call, stored, 200, _warning_headers(warnings))
+    retry = Retry(call)
+    unconditional = not meta.get("resourceVersion")
+    while True:
+        try:
+            # write_update changes what it is given; an unconditional update may need it again.
+            attempt = body.clone(new) if unconditional else new
+            stored = await write_update(call, attempt, current, subresource=subresource, warnings=warnings)
+        except errors.ApiError as exc:
+            if exc.reason != "Conflict" or not unconditional:
+                raise
+            # Unconditional: write over whatever is stored now.
+            before, current = current, await call.storage.get(call.namespace, call.name)
+            retry.after_conflict(before, current)
+            continue
+        return respond_object(call, stored, 200, _warning_headers(warnings))
 
 
 def _cached_copy(call: Call) -> dict[str, Any] | None:
@@ -264,17 +277,18 @@ async def patch(call: Call, *, subresource: str = "") -> web.StreamResponse:
     from_cache = current is not None
     if current is None:
         current = await call.storage.get(call.namespace, call.name)
-    for _ in range(PATCH_RETRIES):
+    retry = Retry(call, PATCH_RETRIES)
+    while True:
         warnings: list[str] = []
         try:
             stored = await _patch_once(call, kind, doc, current, pinned, subresource, warnings)
         except errors.ApiError as exc:
             if not (from_cache and _maybe_stale(exc)) and (exc.reason != "Conflict" or pinned):
                 raise
-            current, from_cache = await call.storage.get(call.namespace, call.name), False
+            before, current, from_cache = current, await call.storage.get(call.namespace, call.name), False
+            retry.after_conflict(before, current)
             continue
         return respond_object(call, stored, 200, _warning_headers(warnings))
-    raise errors.conflict(call.served.plural, call.name, call.served.group, "too many concurrent updates")
 
 
 async def _patch_once(call: Call, kind: str, doc: Any, current: dict[str, Any], pinned: bool, subresource: str,

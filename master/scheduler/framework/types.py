@@ -220,12 +220,15 @@ class NodeInfo:
         "non_zero_memory",
         "pods",
         "requested",
+        "taints",
         "used_ports",
     )
 
     def __init__(self, name: str, node: core.Node | None = None) -> None:
         self.name = name
         self.node: core.Node | None = None
+        # The node's taints, kept as an attribute: filters read them for every node visited.
+        self.taints: list[core.Taint] = []
         self.allocatable = Resource()
         self.allowed_pods = 0
         self.images: dict[str, int] = {}
@@ -245,6 +248,7 @@ class NodeInfo:
     def set_node(self, node: core.Node | None) -> None:
         self.node = node
         self.generation += 1
+        self.taints = node.spec.taints if node is not None else []
         if node is None:
             return
         alloc = node.status.allocatable or node.status.capacity
@@ -262,10 +266,6 @@ class NodeInfo:
     @property
     def labels(self) -> Mapping[str, str]:
         return self.node.metadata.labels if self.node is not None else {}
-
-    @property
-    def taints(self) -> list[core.Taint]:
-        return self.node.spec.taints if self.node is not None else []
 
     def add_pod(self, info: PodInfo) -> None:
         old = self.pods.get(info.key)

@@ -114,7 +114,8 @@ class ApiServer:
     async def serve(self) -> int:
         """Start listening; returns the bound port (useful with secure_port 0)."""
         app = self.build_app()
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
+                                     keepalive_timeout=self.settings.idle_timeout)
         await self._runner.setup()
         ctx = self.ssl_context()
         site = web.TCPSite(self._runner, self.settings.bind_address, self.settings.secure_port, ssl_context=ctx)

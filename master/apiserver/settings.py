@@ -50,6 +50,10 @@ class ApiServerSettings:
     node_port_range: tuple[int, int] = (30000, 32767)
     extra_sans: tuple[str, ...] = ()
     max_body_bytes: int = MAX_BODY_BYTES
+    # A connection with no request under way is closed after this many seconds: an idle
+    # keep-alive one, and one that never finishes its request's head (kube-apiserver's
+    # IdleTimeout; aiohttp's default of an hour let half-sent requests hold connections).
+    idle_timeout: float = 90.0
     # Events kept per resource for watch resume; older resourceVersions get 410 Gone.
     watch_cache_events: int = 1024
     # A watcher whose unsent backlog exceeds this many events is closed (it relists or resumes).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -301,7 +302,7 @@ async def test_concurrent_writes_without_a_resource_version_all_land(apiserver: 
     assert set(await asyncio.gather(*[label(i) for i in range(25)])) == {200}
     await apiserver.patch(f"{CMS}/busy", data='{"metadata": {"annotations": {"seed": "x"}}}', headers=merge)
     assert set(await asyncio.gather(*[add(i) for i in range(25)])) == {200}
-    code, live = await apiserver.get(f"{CMS}/busy")
+    _, live = await apiserver.get(f"{CMS}/busy")
     assert len(live["metadata"]["labels"]) == 25 and len(live["metadata"]["annotations"]) == 26
 
     await apiserver.post(DEPLOYS, data=json.dumps(_deployment(1)), headers=JSON)
@@ -311,3 +312,25 @@ async def test_concurrent_writes_without_a_resource_version_all_land(apiserver: 
                                     headers=merge) for i in range(20)]
     results = await asyncio.gather(*scale, *label_deploy)
     assert {code for code, _ in results} == {200}, [r[1]["message"] for r in results if r[0] != 200][:2]
+
+
+async def test_a_request_head_never_finished_is_closed(tmp_path: Path) -> None:
+    # A client that sent half a request head held its connection (and a file descriptor) for
+    # aiohttp's default hour: enough of them and the server runs out of descriptors.
+    import asyncio
+    import ssl
+
+    from tests.fixtures.apiserver import running_apiserver
+
+    async with running_apiserver(tmp_path, idle_timeout=0.5) as api:
+        ctx = ssl.create_default_context(cafile=str(api.data_dir / "pki" / "ca.crt"))
+        host, port = api.base.removeprefix("https://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port), ssl=ctx, server_hostname=host)
+        try:
+            writer.write(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n")  # no blank line: never ends
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), 30) == b""  # the server hung up
+        finally:
+            writer.close()
+        code, _ = await api.get("/api/v1/namespaces")  # and still serves everyone else
+        assert code == 200

@@ -19,6 +19,7 @@ objects inside (``pod``, ``node``) are shared with the informers and never mutat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -102,6 +103,12 @@ class Resource:
         return not (self.milli_cpu or self.memory or self.ephemeral_storage or any(self.scalar.values()))
 
 
+# Quantities and image names are parsed once per distinct string: a cluster uses few of them,
+# and every pod the scheduler sees (pending, then again bound) needs them.
+_PARSED = 4096
+
+
+@functools.lru_cache(maxsize=_PARSED)
 def _milli(text: str) -> int:
     try:
         return quantity.milli_value(text)
@@ -109,6 +116,7 @@ def _milli(text: str) -> int:
         return 0
 
 
+@functools.lru_cache(maxsize=_PARSED)
 def _value(text: str) -> int:
     try:
         return quantity.value(text)
@@ -116,6 +124,7 @@ def _value(text: str) -> int:
         return 0
 
 
+@functools.lru_cache(maxsize=_PARSED)
 def normalized_image_name(name: str) -> str:
     """The fully qualified reference, as containerd reports it in ``status.images``::
 

@@ -46,6 +46,7 @@ __all__ = ["ApiServer"]
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/healthz/", "/livez/", "/readyz/"})
+MAX_HEAD_LINE = 64 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -114,8 +115,11 @@ class ApiServer:
     async def serve(self) -> int:
         """Start listening; returns the bound port (useful with secure_port 0)."""
         app = self.build_app()
+        # Request lines and header fields up to 64 KiB (aiohttp's default of 8 KiB answered a
+        # label selector with a few hundred values, or a long bearer token, with a plain-text 400).
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
-                                     keepalive_timeout=self.settings.idle_timeout)
+                                     keepalive_timeout=self.settings.idle_timeout,
+                                     max_line_size=MAX_HEAD_LINE, max_field_size=MAX_HEAD_LINE)
         await self._runner.setup()
         ctx = self.ssl_context()
         site = web.TCPSite(self._runner, self.settings.bind_address, self.settings.secure_port, ssl_context=ctx)

@@ -169,6 +169,10 @@ async def scale_write(call: Call, *, patch_kind: str | None) -> web.StreamRespon
 async def finalize(call: Call) -> web.StreamResponse:
     obj = await call.read_object()
     call.check_type_meta(obj)
+    call.check_shape(obj, core.Namespace)
+    name = call.metadata(obj).get("name")
+    if name and name != call.name:
+        raise errors.bad_request(f"the name of the object ({name}) does not match the name on the URL ({call.name})")
     finalizers = (obj.get("spec") or {}).get("finalizers") or []
     if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
         raise errors.bad_request("spec.finalizers must be a list of strings")

@@ -349,3 +349,22 @@ async def test_long_selectors_and_tokens_reach_the_api(apiserver: Api) -> None:
     async with (aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as anon,
                 anon.get(apiserver.base + CMS, headers={"Authorization": "Bearer " + "a" * 20000}) as resp):
         assert resp.status == 401 and (await resp.json())["reason"] == "Unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        pytest.param({"spec": 5}, "Expected `object`, got `int` at spec", id="spec-number"),  # was a 500
+        pytest.param({"metadata": 5}, "Expected `object`, got `int` at metadata", id="metadata-number"),  # 500
+        pytest.param({"metadata": {"name": "other"}, "spec": {"finalizers": []}},
+                     "the name of the object (other) does not match the name on the URL (doomed)", id="other-name"),
+    ],
+)
+async def test_bad_namespace_finalize_bodies_are_400(apiserver: Api, doc: dict[str, object], message: str) -> None:
+    await apiserver.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace",
+                                                     "metadata": {"name": "doomed"}})
+    code, status = await apiserver.put("/api/v1/namespaces/doomed/finalize",
+                                       json={"apiVersion": "v1", "kind": "Namespace", **doc})
+    assert code == 400 and message in status["message"], status
+    _, ns = await apiserver.get("/api/v1/namespaces/doomed")
+    assert ns["spec"]["finalizers"] == ["kubernetes"]  # nothing finalized

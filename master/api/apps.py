@@ -8,7 +8,7 @@ import msgspec
 
 from master.api.core.pod import PodTemplateSpec
 from master.api.meta import LabelSelector, Object
-from master.api.schema import RETAIN_KEYS, Int32, Int64, IntOrString, merge_by
+from master.api.schema import RETAIN_KEYS, Int32, Int64, IntOrString, Time, merge_by
 
 __all__ = [
     "DaemonSet",
@@ -54,8 +54,8 @@ class DeploymentSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="c
 class DeploymentCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     type: str  # Available, Progressing, ReplicaFailure
     status: str
-    last_update_time: str | None = None
-    last_transition_time: str | None = None
+    last_update_time: Time | None = None
+    last_transition_time: Time | None = None
     reason: str = ""
     message: str = ""
 
@@ -89,7 +89,7 @@ class ReplicaSetSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="c
 class ReplicaSetCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     type: str  # ReplicaFailure
     status: str
-    last_transition_time: str | None = None
+    last_transition_time: Time | None = None
     reason: str = ""
     message: str = ""
 
@@ -132,7 +132,7 @@ class DaemonSetSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
 class DaemonSetCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     type: str
     status: str
-    last_transition_time: str | None = None
+    last_transition_time: Time | None = None
     reason: str = ""
     message: str = ""
 

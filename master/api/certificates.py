@@ -16,7 +16,7 @@ from typing import ClassVar
 import msgspec
 
 from master.api.meta import Object
-from master.api.schema import Int32
+from master.api.schema import Int32, Time
 
 __all__ = [
     "GROUP",
@@ -51,8 +51,8 @@ class CertificateSigningRequestCondition(msgspec.Struct, kw_only=True, omit_defa
     status: str = "True"
     reason: str = ""
     message: str = ""
-    last_update_time: str | None = None
-    last_transition_time: str | None = None
+    last_update_time: Time | None = None
+    last_transition_time: Time | None = None
 
 
 class CertificateSigningRequestStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):

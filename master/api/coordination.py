@@ -7,7 +7,7 @@ from typing import ClassVar
 import msgspec
 
 from master.api.meta import Object
-from master.api.schema import Int32
+from master.api.schema import Int32, MicroTime
 
 __all__ = ["Lease", "LeaseSpec"]
 
@@ -15,8 +15,8 @@ __all__ = ["Lease", "LeaseSpec"]
 class LeaseSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     holder_identity: str | None = None
     lease_duration_seconds: Int32 | None = None
-    acquire_time: str | None = None  # MicroTime
-    renew_time: str | None = None  # MicroTime
+    acquire_time: MicroTime | None = None  # MicroTime
+    renew_time: MicroTime | None = None  # MicroTime
     lease_transitions: Int32 | None = None
 
 

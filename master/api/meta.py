@@ -17,7 +17,7 @@ from typing import Annotated, ClassVar, Generic, TypeVar
 
 import msgspec
 
-from master.api.schema import MERGE, Int32, Int64, merge_by
+from master.api.schema import MERGE, Int32, Int64, Time, merge_by
 
 __all__ = [
     "APIGroup",
@@ -81,8 +81,8 @@ class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
     uid: str = ""
     resource_version: str = ""
     generation: Int64 = 0
-    creation_timestamp: str | None = None
-    deletion_timestamp: str | None = None
+    creation_timestamp: Time | None = None
+    deletion_timestamp: Time | None = None
     deletion_grace_period_seconds: Int64 | None = None
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}

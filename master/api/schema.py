@@ -26,6 +26,7 @@ __all__ = [
     "MERGE",
     "QUANTITY_FORMAT",
     "RETAIN_KEYS",
+    "RFC3339",
     "Int32",
     "Int64",
     "IntOrString",
@@ -46,9 +47,12 @@ Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 IntOrString = Int32 | str
 # metav1.Time ("2026-11-27T04:34:00Z") and metav1.MicroTime ("2026-11-27T04:34:00.123456Z"):
-# RFC 3339 strings, None when unset. See master.api.timefmt.
-Time = str
-MicroTime = str
+# RFC 3339 strings, None when unset. See master.api.timefmt. Anything else is a decode error, as
+# in Go: a stored "lastUpdateTime: garbage" made the object unreadable to client-go and the
+# Python client.
+RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+Time = Annotated[str, msgspec.Meta(pattern=RFC3339)]
+MicroTime = Time
 
 # A list of scalars merged as a set (e.g. finalizers, podCIDRs).
 MERGE = msgspec.Meta(extra={"patchStrategy": "merge"})

@@ -8,7 +8,7 @@ import msgspec
 
 from master.api.core.common import ObjectReference
 from master.api.meta import Object
-from master.api.schema import Int32
+from master.api.schema import Int32, MicroTime, Time
 
 __all__ = ["Event", "EventSeries", "EventSource"]
 
@@ -20,7 +20,7 @@ class EventSource(msgspec.Struct, kw_only=True, omit_defaults=True, rename="came
 
 class EventSeries(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     count: Int32 = 0
-    last_observed_time: str | None = None  # MicroTime
+    last_observed_time: MicroTime | None = None  # MicroTime
 
 
 class Event(Object, kw_only=True, omit_defaults=True, rename="camel"):
@@ -30,11 +30,11 @@ class Event(Object, kw_only=True, omit_defaults=True, rename="camel"):
     reason: str = ""
     message: str = ""
     source: EventSource = msgspec.field(default_factory=EventSource)
-    first_timestamp: str | None = None
-    last_timestamp: str | None = None
+    first_timestamp: Time | None = None
+    last_timestamp: Time | None = None
     count: Int32 = 0
     type: str = ""  # Normal or Warning
-    event_time: str | None = None  # MicroTime
+    event_time: MicroTime | None = None  # MicroTime
     series: EventSeries | None = None
     action: str = ""
     related: ObjectReference | None = None

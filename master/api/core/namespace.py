@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from master.api.meta import Object
-from master.api.schema import merge_by
+from master.api.schema import Time, merge_by
 
 __all__ = ["Namespace", "NamespaceCondition", "NamespaceSpec", "NamespaceStatus"]
 
@@ -19,7 +19,7 @@ class NamespaceSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="ca
 class NamespaceCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     type: str
     status: str
-    last_transition_time: str | None = None
+    last_transition_time: Time | None = None
     reason: str = ""
     message: str = ""
 

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from master.api.meta import Object
-from master.api.schema import MERGE, Int32, Int64, ResourceList, merge_by
+from master.api.schema import MERGE, Int32, Int64, ResourceList, Time, merge_by
 
 __all__ = [
     "ContainerImage",
@@ -41,8 +41,8 @@ class NodeSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel")
 class NodeCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     type: str  # Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable
     status: str
-    last_heartbeat_time: str | None = None
-    last_transition_time: str | None = None
+    last_heartbeat_time: Time | None = None
+    last_transition_time: Time | None = None
     reason: str = ""
     message: str = ""
 

@@ -8,7 +8,7 @@ import msgspec
 
 from master.api.core.common import LocalObjectReference, ObjectReference
 from master.api.meta import LabelSelector, Object, ObjectMeta
-from master.api.schema import Int32, Int64, IntOrString, QuantityStr, ResourceList, merge_by
+from master.api.schema import Int32, Int64, IntOrString, QuantityStr, ResourceList, Time, merge_by
 
 __all__ = [
     "Affinity",
@@ -505,8 +505,8 @@ class PodTemplateSpec(msgspec.Struct, kw_only=True, omit_defaults=True, rename="
 class PodCondition(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     type: str  # PodScheduled, Initialized, ContainersReady, Ready, DisruptionTarget, ...
     status: str  # True, False, Unknown
-    last_probe_time: str | None = None
-    last_transition_time: str | None = None
+    last_probe_time: Time | None = None
+    last_transition_time: Time | None = None
     reason: str = ""
     message: str = ""
 
@@ -517,7 +517,7 @@ class ContainerStateWaiting(msgspec.Struct, kw_only=True, omit_defaults=True, re
 
 
 class ContainerStateRunning(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
-    started_at: str | None = None
+    started_at: Time | None = None
 
 
 class ContainerStateTerminated(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
@@ -525,8 +525,8 @@ class ContainerStateTerminated(msgspec.Struct, kw_only=True, omit_defaults=True,
     signal: Int32 = 0
     reason: str = ""
     message: str = ""
-    started_at: str | None = None
-    finished_at: str | None = None
+    started_at: Time | None = None
+    finished_at: Time | None = None
     container_id: str = msgspec.field(default="", name="containerID")
 
 
@@ -566,7 +566,7 @@ class PodStatus(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"
     host_ips: Annotated[list[HostIP], merge_by("ip")] = msgspec.field(default_factory=list, name="hostIPs")
     pod_ip: str = msgspec.field(default="", name="podIP")
     pod_ips: Annotated[list[PodIP], merge_by("ip")] = msgspec.field(default_factory=list, name="podIPs")
-    start_time: str | None = None
+    start_time: Time | None = None
     init_container_statuses: list[ContainerStatus] = []
     container_statuses: list[ContainerStatus] = []
     qos_class: str = ""  # Guaranteed, Burstable, BestEffort

@@ -368,3 +368,30 @@ async def test_bad_namespace_finalize_bodies_are_400(apiserver: Api, doc: dict[s
     assert code == 400 and message in status["message"], status
     _, ns = await apiserver.get("/api/v1/namespaces/doomed")
     assert ns["spec"]["finalizers"] == ["kubernetes"]  # nothing finalized
+
+
+@pytest.mark.parametrize(
+    ("path", "doc", "where"),
+    [
+        pytest.param("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+                                       "status": {"conditions": [{"type": "Ready", "status": "True",
+                                                                  "lastHeartbeatTime": "garbage"}]}},
+                     "status.conditions[0].lastHeartbeatTime", id="node-condition"),
+        pytest.param("/apis/coordination.k8s.io/v1/namespaces/default/leases",
+                     {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "l"},
+                      "spec": {"renewTime": "yesterday"}}, "spec.renewTime", id="lease-renew"),
+        pytest.param("/api/v1/namespaces/default/events",
+                     {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
+                      "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+                      "firstTimestamp": "2026-13-45 25:61"}, "firstTimestamp", id="event-first"),
+    ],
+)
+async def test_times_that_are_not_rfc3339_are_400(apiserver: Api, path: str, doc: dict[str, object],
+                                                  where: str) -> None:
+    # Stored as given, such a time made the object unreadable to client-go and the Python client.
+    code, status = await apiserver.post(path, json=doc)
+    assert code == 400 and status["message"].endswith(f"at {where}"), status
+    ok = json.loads(json.dumps(doc).replace("garbage", "2026-11-27T08:00:00Z").replace(
+        "yesterday", "2026-11-27T08:00:00.123456Z").replace("2026-13-45 25:61", "2026-11-27T08:00:00+01:00"))
+    code, created = await apiserver.post(path, json=ok)
+    assert code == 201, created

@@ -131,14 +131,20 @@ def parse(text: str, source: str) -> list[Manifest]:
                     continue
                 number += 1
                 line = node.start_mark.line + 1
-                doc = _JsonReady(f"{source}: line {line}: document {number}").value(loader.construct_document(node), "")
-                out.extend(_objects(doc, source, number, line))
+                where = f"{source}: line {line}: document {number}"
+                try:
+                    value = loader.construct_document(node)
+                except ValueError as exc:  # an explicit tag on the wrong text: "!!int abc", "!!float x"
+                    raise ManifestError(f"{where}: {exc}") from None
+                out.extend(_objects(_JsonReady(where).value(value, ""), source, number, line))
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         raise ManifestError(_yaml_error(exc, source)) from None
     except yaml.YAMLError as exc:
         raise ManifestError(f"{source}: {exc}") from None
+    except UnicodeEncodeError:  # text with lone surrogates (never from a file or stdin: they are decoded strictly)
+        raise ManifestError(f"{source}: the text is not valid Unicode") from None
     return out
 
 

@@ -142,3 +142,18 @@ def test_yaml_that_would_blow_up_is_one_line() -> None:
         manifests.parse(HEAD + "x: " + "[" * 500 + "]" * 500 + "\n", "x.yaml")
     found = manifests.parse(HEAD + "data: &d {a: b}\nx: [*d, *d]\n", "x.yaml")
     assert found[0].obj["x"] == [{"a": "b"}, {"a": "b"}]
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        # PyYAML's ValueError for an explicit tag on text it cannot be was "error: ValueError: ...".
+        pytest.param("data: {a: !!int abc}\n", "x.yaml: line 1: document 1: invalid literal for int()", id="int"),
+        pytest.param("data: {a: !!float abc}\n", "x.yaml: line 1: document 1: could not convert string to float",
+                     id="float"),
+    ],
+)
+def test_explicit_tags_on_the_wrong_text_are_one_line(tail: str, message: str) -> None:
+    with pytest.raises(manifests.ManifestError) as info:
+        manifests.parse(HEAD + tail, "x.yaml")
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)

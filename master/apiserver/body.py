@@ -17,6 +17,7 @@ import msgspec
 import yaml
 from aiohttp import web
 
+from master.api import yamlfmt
 from master.apiserver import errors, protobuf
 
 __all__ = [
@@ -49,10 +50,6 @@ PATCH_TYPES = {
     "application/apply-patch+yaml": "apply",
 }
 
-try:
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # PyYAML without libyaml
-    _YamlLoader = yaml.SafeLoader
 
 
 # What a resource response may be asked as: we answer JSON, which is also YAML, and which
@@ -133,7 +130,7 @@ def decode_json(data: bytes, what: str = "the request body") -> Any:
 
 def decode_yaml(data: bytes) -> Any:
     try:
-        doc = yaml.load(data, Loader=_YamlLoader)
+        doc = yamlfmt.load(data)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "parse error"
         raise errors.bad_request(f"the request body is not valid YAML: {first}") from exc

@@ -102,7 +102,9 @@ def _parse(text: str) -> object:
         pass
     import yaml
 
+    from master.api import yamlfmt
+
     try:
-        return yaml.safe_load(text)
+        return yamlfmt.load(text)
     except yaml.YAMLError as exc:
         raise CLIError(f"the patch is neither JSON nor YAML: {' '.join(str(exc).split())}") from None

@@ -21,23 +21,12 @@ from typing import Any, TextIO
 
 import yaml
 
+from master.api import yamlfmt
+
 __all__ = ["Manifest", "ManifestError", "load", "parse"]
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 STDIN = "STDIN"
-
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_Base):
-    """The safe loader without the YAML 1.1 timestamp type (Kubernetes keeps them as strings)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _Base.yaml_implicit_resolvers.items()
-}
-
 
 class ManifestError(ValueError):
     """A source that cannot be read or a document that is not an API object (one line)."""
@@ -122,7 +111,7 @@ def parse(text: str, source: str) -> list[Manifest]:
     """The objects of one multi-document YAML text."""
     out: list[Manifest] = []
     try:
-        loader = _Loader(text)
+        loader = yamlfmt.Loader(text)
         try:
             number = 0
             while loader.check_node():
@@ -132,11 +121,7 @@ def parse(text: str, source: str) -> list[Manifest]:
                 number += 1
                 line = node.start_mark.line + 1
                 where = f"{source}: line {line}: document {number}"
-                try:
-                    value = loader.construct_document(node)
-                except ValueError as exc:  # an explicit tag on the wrong text: "!!int abc", "!!float x"
-                    raise ManifestError(f"{where}: {exc}") from None
-                out.extend(_objects(_JsonReady(where).value(value, ""), source, number, line))
+                out.extend(_objects(_JsonReady(where).value(loader.construct_document(node), ""), source, number, line))
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:

@@ -395,3 +395,29 @@ async def test_times_that_are_not_rfc3339_are_400(apiserver: Api, path: str, doc
         "yesterday", "2026-11-27T08:00:00.123456Z").replace("2026-13-45 25:61", "2026-11-27T08:00:00+01:00"))
     code, created = await apiserver.post(path, json=ok)
     assert code == 201, created
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        # PyYAML's constructors raised ValueError, KeyError or AttributeError here: 500s.
+        pytest.param("data: {a: !!int abc}\n", "'abc' is not a valid YAML int", id="int"),
+        pytest.param("data: {a: !!bool maybe}\n", "'maybe' is not a valid YAML bool", id="bool"),
+        pytest.param("data: {a: !!timestamp soon}\n", "'soon' is not a valid YAML timestamp", id="timestamp"),
+    ],
+)
+async def test_yaml_values_that_do_not_fit_their_tag_are_400(apiserver: Api, tail: str, message: str) -> None:
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tagged}\n" + tail
+    code, status = await apiserver.post(CMS, data=doc, headers={"Content-Type": "application/yaml"})
+    assert code == 400 and message in status["message"], status
+
+
+async def test_yaml_dates_stay_strings(apiserver: Api) -> None:
+    # PyYAML's dates and times: a value that looked like a date was a 400 ("got `date`"), one that
+    # looked like a time was stored rewritten ("2024-01-01T10:00:00Z").
+    doc = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dated, labels: {d: 2024-01-01}}\n"
+           "data: {when: 2024-01-01, at: 2024-01-01 10:00:00}\n")
+    code, created = await apiserver.post(CMS, data=doc, headers={"Content-Type": "application/yaml"})
+    assert code == 201, created
+    assert created["metadata"]["labels"] == {"d": "2024-01-01"}
+    assert created["data"] == {"when": "2024-01-01", "at": "2024-01-01 10:00:00"}

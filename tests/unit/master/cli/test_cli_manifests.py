@@ -147,10 +147,13 @@ def test_yaml_that_would_blow_up_is_one_line() -> None:
 @pytest.mark.parametrize(
     ("tail", "message"),
     [
-        # PyYAML's ValueError for an explicit tag on text it cannot be was "error: ValueError: ...".
-        pytest.param("data: {a: !!int abc}\n", "x.yaml: line 1: document 1: invalid literal for int()", id="int"),
-        pytest.param("data: {a: !!float abc}\n", "x.yaml: line 1: document 1: could not convert string to float",
-                     id="float"),
+        # PyYAML's errors for an explicit tag on text it cannot be were "error: ValueError: ...".
+        pytest.param("data: {a: !!int abc}\n", "x.yaml: line 4: 'abc' is not a valid YAML int", id="int"),
+        pytest.param("data: {a: !!float abc}\n", "x.yaml: line 4: 'abc' is not a valid YAML float", id="float"),
+        # These two were KeyError and AttributeError.
+        pytest.param("data: {a: !!bool maybe}\n", "x.yaml: line 4: 'maybe' is not a valid YAML bool", id="bool"),
+        pytest.param("data: {a: !!timestamp soon}\n", "x.yaml: line 4: 'soon' is not a valid YAML timestamp",
+                     id="timestamp"),
     ],
 )
 def test_explicit_tags_on_the_wrong_text_are_one_line(tail: str, message: str) -> None:

@@ -13,8 +13,10 @@ Shared by every component; imports nothing else of ours. Where things are::
     certificates   CertificateSigningRequest
     authentication TokenRequest, TokenReview, SelfSubjectReview (not stored)
     authorization  SubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview (not stored)
-    schema         field markers: QuantityStr, IntOrString, merge_by(...), MERGE, RETAIN_KEYS
+    schema         field markers: QuantityStr, IntOrString, Int32/Int64, Time, merge_by(...), MERGE,
+                   RETAIN_KEYS
     codec          encode / decode / convert / to_builtins / encode_list / decode_list / clone
+    yamlfmt        YAML as Kubernetes reads it (dates stay strings, bad tagged values are YAML errors)
     unstructured   dig: a path into a plain-JSON object, a default where it leaves it
     timefmt        RFC 3339 helpers          quantity   "100m", "128Mi" -> exact values
     field          FieldError and builders   validation name/label/port syntax checks

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from master.api import yamlfmt
 from master.client import kubeconfig as client_kubeconfig
 from master.util.files import write_atomic
 
@@ -46,7 +47,7 @@ class ConfigFile:
 def _read(path: str) -> ConfigFile:
     try:
         with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
+            doc = yamlfmt.load(f.read())
     except FileNotFoundError:
         return ConfigFile(path, {}, exists=False)
     except OSError as exc:

@@ -121,3 +121,11 @@ def test_broken_kubeconfig(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad.write_text("clusters: [\n")
     assert main(["config", "view", "--kubeconfig", str(bad)]) == 1
     assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_a_tagged_value_that_does_not_fit_is_not_valid_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Was "error: ValueError: invalid literal for int() with base 10: 'abc'".
+    bad = tmp_path / "tagged"
+    bad.write_text("apiVersion: v1\nkind: Config\ncurrent-context: !!int abc\n")
+    assert main(["config", "use-context", "x", "--kubeconfig", str(bad)]) == 1
+    assert capsys.readouterr().err == f"error: kubeconfig {bad}: line 3: not valid YAML\n"

@@ -265,7 +265,13 @@ class Auditor:
 
     def _write(self, event: dict[str, Any]) -> None:
         try:
-            self.sink.write(_encoder.encode(event) + b"\n")
+            data = _encoder.encode(event)
+        except RecursionError:
+            # A body nested deep enough to decode but not to encode inside the event: the event
+            # without the bodies (never a failed request because of its audit record).
+            data = _encoder.encode({k: v for k, v in event.items() if k not in ("requestObject", "responseObject")})
+        try:
+            self.sink.write(data + b"\n")
         except OSError as exc:
             log.error("audit: cannot write the audit log: %s", exc)
 
@@ -286,5 +292,5 @@ def _json_or_none(data: bytes | None) -> Any:
             return None
     try:
         return msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # a body the apiserver refused as too deep, too
         return None

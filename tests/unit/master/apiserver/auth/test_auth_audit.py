@@ -154,3 +154,21 @@ async def test_events_for_every_kind_of_request(tmp_path: Path) -> None:
     assert forbidden["annotations"]["authorization.k8s.io/decision"] == "forbid"
     stages = {e["stage"] for e in _events(log)}
     assert stages == {"RequestReceived", "ResponseComplete"}
+
+
+@pytest.mark.parametrize("depth", [980, 10_000])
+async def test_a_body_too_deep_to_audit_is_still_answered(tmp_path: Path, depth: int) -> None:
+    # With a RequestResponse policy, 10k levels overflowed the audit's own decode of the body and
+    # the request ended in aiohttp's plain 500 ("Server got itself in trouble").
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n")
+    log = tmp_path / "audit.log"
+    deep = '{"a":' * depth + "1" + "}" * depth
+    body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d"},"x":' + deep + "}"
+    async with running_apiserver(tmp_path, audit=AuditSettings(path=str(log), policy_file=policy)) as api:
+        code, status = await api.post("/api/v1/namespaces/default/configmaps", data=body,
+                                      headers={"Content-Type": "application/json"})
+        assert code == 400 and status["reason"] == "BadRequest"
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    done = [e for e in events if e["stage"] == "ResponseComplete" and e["verb"] == "create"]
+    assert done and done[-1]["responseStatus"]["code"] == 400

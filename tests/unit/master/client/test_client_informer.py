@@ -120,6 +120,19 @@ async def test_relists_after_gone_and_reports_what_changed(
         assert sorted(inf.cache.list_keys()) == ["default/born", "default/keep"]
 
 
+async def test_cached_objects_share_their_strings(api: ApiClient, fake_apiserver: FakeApiServer) -> None:
+    fake_apiserver.put("", "pods", pod("listed", node="pi-1"))
+    inf = Informer(api, core.Pod, settings=FAST)
+    async with running(inf):
+        await asyncio.wait_for(inf.wait_synced(), 10)
+        fake_apiserver.put("", "pods", pod("watched", node="pi-1"))
+        await eventually(lambda: "default/watched" in inf.cache)
+        listed, watched = inf.cache.get("default/listed"), inf.cache.get("default/watched")
+        assert listed is not None and watched is not None
+        assert listed.metadata.namespace is watched.metadata.namespace
+        assert listed.spec.node_name is watched.spec.node_name
+
+
 async def test_rewatch_resumes_without_relist(api: ApiClient, fake_apiserver: FakeApiServer) -> None:
     inf = Informer(api, core.Pod, settings=FAST)
     async with running(inf):

@@ -195,7 +195,7 @@ class ServiceAccountAuthenticator:
             return None
         try:
             peek = msgspec.json.decode(payload)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # not JSON, or nested too deep to be a token of ours
             return None
         if not isinstance(peek, dict) or peek.get("iss") != self.issuer:
             return None  # not one of ours: another token authenticator may know it

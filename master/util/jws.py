@@ -71,7 +71,7 @@ def split(token: str) -> tuple[dict[str, Any], bytes, bytes, str]:
         raise JWSError("not a compact JWS")
     try:
         header = msgspec.json.decode(b64url_decode(parts[0]))
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # "[[[[...]]]]" thousands deep overflows the decoder
         raise JWSError("header is not JSON") from exc
     if not isinstance(header, dict):
         raise JWSError("header is not an object")
@@ -116,7 +116,7 @@ def verify_hs256_detached(detached: str, secret: bytes, payload: bytes) -> bool:
     try:
         header = msgspec.json.decode(b64url_decode(parts[0]))
         mac = b64url_decode(parts[2])
-    except (JWSError, msgspec.DecodeError):
+    except (JWSError, msgspec.DecodeError, RecursionError):
         return False
     if not isinstance(header, dict) or header.get("alg") != "HS256":
         return False

@@ -421,3 +421,23 @@ async def test_yaml_dates_stay_strings(apiserver: Api) -> None:
     assert code == 201, created
     assert created["metadata"]["labels"] == {"d": "2024-01-01"}
     assert created["data"] == {"when": "2024-01-01", "at": "2024-01-01 10:00:00"}
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+async def test_a_bearer_token_of_deep_json_is_401(apiserver: Api, part: str) -> None:
+    # Anyone could make the apiserver fail with a 500: the token's JSON overflowed the decoder.
+    import base64
+    import ssl
+
+    import aiohttp
+
+    def b64(b: bytes) -> str:
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    deep = b"[" * 5000 + b"]" * 5000
+    header, payload = (deep, b'{"iss":"x"}') if part == "header" else (b'{"alg":"ES256"}', deep)
+    token = f"{b64(header)}.{b64(payload)}.{b64(b'sig')}"
+    ctx = ssl.create_default_context(cafile=str(apiserver.data_dir / "pki" / "ca.crt"))
+    async with (aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as anon,
+                anon.get(apiserver.base + "/api/v1/namespaces", headers={"Authorization": f"Bearer {token}"}) as resp):
+        assert resp.status == 401

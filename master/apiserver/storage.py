@@ -76,7 +76,7 @@ def decode_continue(token: str) -> tuple[int, bytes]:
     try:
         doc = _decoder.decode(base64.urlsafe_b64decode(token.encode()))
         rv, start = int(doc["rv"]), str(doc["start"]).encode("utf-8", "surrogateescape")
-    except (binascii.Error, msgspec.DecodeError, KeyError, ValueError, TypeError) as exc:
+    except (binascii.Error, msgspec.DecodeError, KeyError, ValueError, TypeError, RecursionError) as exc:
         raise errors.bad_request(f"invalid continue token: {exc}") from exc
     if rv <= 0 or not start:
         raise errors.bad_request("invalid continue token")

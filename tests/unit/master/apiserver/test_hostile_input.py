@@ -441,3 +441,11 @@ async def test_a_bearer_token_of_deep_json_is_401(apiserver: Api, part: str) -> 
     async with (aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as anon,
                 anon.get(apiserver.base + "/api/v1/namespaces", headers={"Authorization": f"Bearer {token}"}) as resp):
         assert resp.status == 401
+
+
+async def test_a_continue_token_of_deep_json_is_400(apiserver: Api) -> None:
+    import base64
+
+    token = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
+    code, status = await apiserver.get(CMS, params={"limit": "1", "continue": token})
+    assert code == 400 and status["message"].startswith("invalid continue token"), status  # was a 500

@@ -18,7 +18,7 @@ from master.apiserver.watchcache import WatchCache
 if TYPE_CHECKING:
     from master.apiserver.server import ApiServer
 
-__all__ = ["BODY", "Call", "Retry", "bool_param", "int_param", "now_rfc3339"]
+__all__ = ["BODY", "Call", "Retry", "bool_param", "int_param", "now_rfc3339", "resource_version"]
 
 
 # 9999-12-31T23:59:59Z: RFC 3339 has four-digit years (a pod deleted with a grace period of 2**62
@@ -41,6 +41,17 @@ def int_param(request: web.Request, name: str, *, minimum: int | None = None) ->
     if minimum is not None and value < minimum:
         raise errors.bad_request(f"invalid value for {name}: must be >= {minimum}")
     return value
+
+
+_MAX_REVISION = 2**63 - 1  # etcd revisions are int64
+
+
+def resource_version(text: str) -> int:
+    """A resourceVersion as Kubernetes parses it for etcd: ASCII digits of an int64, else 400.
+    (``int()`` took "٣" and "1_0", and 5000 digits raised a ValueError of its own: a 500.)"""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_REVISION:
+        raise errors.bad_request(f"invalid resourceVersion {text[:40]!r}")
+    return int(text)
 
 
 def bool_param(request: web.Request, name: str) -> bool:

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from master.apiserver import body, errors, selection, tables
 from master.apiserver.storage import ListPage, decode_continue, encode_continue, store_call
-from master.apiserver.verbs.common import Call, int_param
+from master.apiserver.verbs.common import Call, int_param, resource_version
 from master.apiserver.watchcache import CachedObject
 
 __all__ = ["get", "list_"]
@@ -61,12 +61,7 @@ async def get(call: Call) -> web.StreamResponse:
         if not tables.wants_table(call.request.headers.get("Accept", "")):
             return body.json_response(None, raw=cached.raw)
         return respond_object(call, _decoder.decode(cached.raw))
-    revision = 0
-    if rv:
-        try:
-            revision = int(rv)
-        except ValueError as exc:
-            raise errors.bad_request(f"invalid resourceVersion {rv!r}") from exc
+    revision = resource_version(rv) if rv else 0
     obj = await call.storage.get(call.namespace, call.name, revision=revision)
     return respond_object(call, obj)
 
@@ -139,8 +134,8 @@ async def list_(call: Call) -> web.StreamResponse:
     limit = int_param(call.request, "limit", minimum=0) or 0
     token = q.get("continue", "")
     rv_param = q.get("resourceVersion", "")
-    if rv_param and not rv_param.isdigit():
-        raise errors.bad_request(f"invalid resourceVersion {rv_param!r}")
+    if rv_param:
+        resource_version(rv_param)
     want_table = tables.wants_table(call.request.headers.get("Accept", ""))
     cache = call.cache
     prefix = call.storage.scope_prefix(call.namespace)

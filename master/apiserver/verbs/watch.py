@@ -18,7 +18,7 @@ import msgspec
 from aiohttp import web
 
 from master.apiserver import body, errors, selection, tables
-from master.apiserver.verbs.common import Call, bool_param, int_param
+from master.apiserver.verbs.common import Call, bool_param, int_param, resource_version
 
 __all__ = ["watch"]
 
@@ -49,9 +49,7 @@ async def watch(call: Call) -> web.StreamResponse:
             return bool(_name(o.fields)) and bool(_inner(o))
 
     rv_param = q.get("resourceVersion", "")
-    if rv_param and not rv_param.isdigit():
-        raise errors.bad_request(f"invalid resourceVersion {rv_param!r}")
-    since = int(rv_param) if rv_param and rv_param != "0" else None
+    since = resource_version(rv_param) if rv_param and rv_param != "0" else None
     timeout = int_param(call.request, "timeoutSeconds", minimum=0)
     settings = call.server.settings
     duration = float(timeout) if timeout else settings.default_watch_timeout

@@ -25,7 +25,7 @@ from master.apiserver import admission, body, errors, patching
 from master.apiserver.hooks import hooks_for
 from master.apiserver.rules import Cause, rules_for
 from master.apiserver.verbs import delete
-from master.apiserver.verbs.common import Call, Retry, now_rfc3339
+from master.apiserver.verbs.common import Call, Retry, now_rfc3339, resource_version
 from master.apiserver.verbs.read import respond_object
 
 __all__ = ["create", "finish_if_finalized", "patch", "update", "write_update"]
@@ -129,10 +129,7 @@ def _rv_of(obj: dict[str, Any]) -> int:
     rv = (obj.get("metadata") or {}).get("resourceVersion") or ""
     if rv == "":
         return 0
-    try:
-        value = int(rv)
-    except (TypeError, ValueError) as exc:
-        raise errors.bad_request(f"invalid resourceVersion {rv!r}") from exc
+    value = resource_version(rv) if isinstance(rv, str) else 0
     if value <= 0:
         raise errors.bad_request(f"invalid resourceVersion {rv!r}")
     return value

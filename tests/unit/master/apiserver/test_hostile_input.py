@@ -449,3 +449,18 @@ async def test_a_continue_token_of_deep_json_is_400(apiserver: Api) -> None:
     token = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
     code, status = await apiserver.get(CMS, params={"limit": "1", "continue": token})
     assert code == 400 and status["message"].startswith("invalid continue token"), status  # was a 500
+
+
+@pytest.mark.parametrize("rv", ["9" * 5000, "٣", "²", "1_0", "99999999999999999999"])
+async def test_resource_versions_are_ascii_int64(apiserver: Api, rv: str) -> None:
+    # 5000 digits (and "²") raised int()'s own ValueError in the list path: a 500; "٣" and "1_0"
+    # were taken as numbers.
+    await _configmap(apiserver, "rv")
+    for path, params in ((CMS, {"resourceVersion": rv}), (f"{CMS}/rv", {"resourceVersion": rv}),
+                         (CMS, {"resourceVersion": rv, "watch": "1"}),
+                         (CMS, {"resourceVersion": rv, "resourceVersionMatch": "Exact"})):
+        code, status = await apiserver.get(path, params=params)
+        assert code == 400 and status["message"].startswith("invalid resourceVersion"), (path, params, status)
+    code, status = await apiserver.put(f"{CMS}/rv", json={"apiVersion": "v1", "kind": "ConfigMap",
+                                                          "metadata": {"name": "rv", "resourceVersion": rv}})
+    assert code == 400, status

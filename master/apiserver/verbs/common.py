@@ -30,20 +30,21 @@ def now_rfc3339(ts: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(min(time.time() if ts is None else ts, _LAST_RFC3339)))
 
 
+_MAX_REVISION = 2**63 - 1  # etcd revisions are int64, as are Go's integer query parameters
+
+
 def int_param(request: web.Request, name: str, *, minimum: int | None = None) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise errors.bad_request(f"invalid value for {name}: {raw!r} is not an integer") from exc
+    # Go's ParseInt: ASCII digits of an int64 (int() also takes "٣", "1_0" and " 5").
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 or abs(int(raw)) > _MAX_REVISION:
+        raise errors.bad_request(f"invalid value for {name}: {raw[:40]!r} is not an integer")
+    value = int(raw)
     if minimum is not None and value < minimum:
         raise errors.bad_request(f"invalid value for {name}: must be >= {minimum}")
     return value
-
-
-_MAX_REVISION = 2**63 - 1  # etcd revisions are int64
 
 
 def resource_version(text: str) -> int:

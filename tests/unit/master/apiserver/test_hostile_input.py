@@ -464,3 +464,10 @@ async def test_resource_versions_are_ascii_int64(apiserver: Api, rv: str) -> Non
     code, status = await apiserver.put(f"{CMS}/rv", json={"apiVersion": "v1", "kind": "ConfigMap",
                                                           "metadata": {"name": "rv", "resourceVersion": rv}})
     assert code == 400, status
+
+
+@pytest.mark.parametrize("value", ["1_0", "٣", " 5", "99999999999999999999"])
+async def test_integer_query_parameters_are_ascii_int64(apiserver: Api, value: str) -> None:
+    for params in ({"limit": value}, {"watch": "1", "timeoutSeconds": value}):
+        code, status = await apiserver.get(CMS, params=params)
+        assert code == 400 and "is not an integer" in status["message"], (params, status)

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from master.api import yamlfmt
+
 __all__ = ["load"]
 
 T = TypeVar("T")
@@ -21,7 +23,7 @@ T = TypeVar("T")
 
 def load(path: Path, flag: str, parse: Callable[[Any], T]) -> T:
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yamlfmt.load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"{flag} {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     try:

@@ -60,3 +60,12 @@ def test_bad_agent_join_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code != 0
     assert message in err and "Traceback" not in err
     assert "0123456789abcdef" not in err  # the secret is never echoed
+
+
+def test_a_config_file_value_that_cannot_be_its_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Was "error: ValueError: invalid literal for int() with base 10: 'abc'", no flag, no file.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: !!int abc\n")
+    code = main(["master", "--data-dir", str(tmp_path / "d"), "--audit-policy-file", str(policy)])
+    err = capsys.readouterr().err
+    assert code != 0 and err.startswith(f"error: --audit-policy-file {policy}: 'abc' is not a valid YAML int"), err

@@ -13,21 +13,57 @@ object (and every informer of the process) shares one string per distinct value:
 Interned strings are freed with their last user (CPython keeps no reference in its table),
 so strings that are unique to an object (uids) cost nothing once it is gone.
 
-Only for an object nobody else holds yet (just decoded): it is changed in place.
+``intern_object`` goes one step further for whole objects: the informers of one process (the
+controller-manager's and the scheduler's in ``pictl master``) each decode the same pod
+version, and keep the first copy instead of a second::
+
+    a = intern_object(codec.decode(data, core.Pod))    # strings interned, remembered
+    b = intern_object(codec.decode(data, core.Pod))    # the same version, equal: a itself
+    b is a   -> True
+
+A copy is kept only while something holds it (a weak reference by type, uid and
+resourceVersion), and only an equal object is ever replaced by it.
+
+Both are for an object nobody else holds yet (just decoded): it is changed in place. What
+they return is shared, like everything in an informer's cache: never mutate it.
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ["intern_strings"]
+from master.api import meta
+
+__all__ = ["intern_object", "intern_strings"]
 
 T = TypeVar("T")
+ObjT = TypeVar("ObjT", bound=meta.Object)
 
 _intern = sys.intern
+# (type, uid, resourceVersion) -> the live copy of that object version.
+_objects: weakref.WeakValueDictionary[tuple[type, str, str], Any] = weakref.WeakValueDictionary()
+
+
+def intern_object(obj: ObjT) -> ObjT:
+    """The live copy of ``obj``'s version when one is equal to it, else ``obj`` with its strings
+    interned (and remembered as that version's copy)."""
+    m = obj.metadata
+    if not (m.uid and m.resource_version):
+        return intern_strings(obj)
+    key = (type(obj), m.uid, m.resource_version)
+    kept = _objects.get(key)
+    if kept is not None and kept == obj:
+        return kept
+    intern_strings(obj)
+    try:
+        _objects[(type(obj), m.uid, m.resource_version)] = obj  # the key's strings: now interned
+    except TypeError:  # a type without weak references: its strings are shared all the same
+        pass
+    return obj
 
 
 def intern_strings(obj: T) -> T:

@@ -90,8 +90,9 @@ class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
     finalizers: Annotated[list[str], MERGE] = []
 
 
-class Object(TypeMeta, kw_only=True, omit_defaults=True, rename="camel"):
-    """A top-level object with metadata: the base of every resource type."""
+class Object(TypeMeta, kw_only=True, omit_defaults=True, rename="camel", weakref=True):
+    """A top-level object with metadata: the base of every resource type. (Weakly referable:
+    ``master.api.intern.intern_object`` keeps one copy of each object version per process.)"""
 
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
 

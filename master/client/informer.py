@@ -18,9 +18,10 @@ everything now and then. A handler added after the first sync first gets ``on_ad
 every cached object. ``on_delete`` receives the last state the informer knew.
 
 Objects are shared: the cache, every handler and every reader see the same Struct. Never
-mutate one (STYLE.md rule 6); ``master.api.codec.clone`` makes a private copy. Their strings
-are interned as they arrive (``master.api.intern``): the cached copies of 1000 pods share one
-"default", one image name, one "NoExecute", in every informer of the process.
+mutate one (STYLE.md rule 6); ``master.api.codec.clone`` makes a private copy. Objects are
+interned as they arrive (``master.api.intern``): the cached copies of 1000 pods share one
+"default", one image name, one "NoExecute", and the informers of one process that see the same
+version of an object (the controller-manager's and the scheduler's pods) share one copy of it.
 
 ``SharedInformerFactory`` hands out one informer per (type, namespace, selectors), so the
 components of one process share a single list+watch and a single cache per resource.
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from master.api import meta
-from master.api.intern import intern_strings
+from master.api.intern import intern_object
 from master.client import errors
 from master.client.cache import Cache, IndexFunc, meta_namespace_key
 from master.client.rest import ApiClient, WatchEvent
@@ -201,7 +202,8 @@ class Informer(Generic[T]):
                 if old is not None:
                     self._dispatch_delete(old)
         for key, obj in fresh.items():
-            old = self.cache.put(key, intern_strings(obj))
+            obj = intern_object(obj)
+            old = self.cache.put(key, obj)
             if old is None:
                 self._dispatch_add(obj)
             elif old.metadata.resource_version != obj.metadata.resource_version:
@@ -249,7 +251,8 @@ class Informer(Generic[T]):
             self.cache.delete(key)
             self._dispatch_delete(obj)
         else:
-            old = self.cache.put(key, intern_strings(obj))
+            obj = intern_object(obj)
+            old = self.cache.put(key, obj)
             if old is None:
                 self._dispatch_add(obj)
             else:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import msgspec
 
 from master.api import codec, core
-from master.api.intern import intern_strings
+from master.api import intern as intern_module
+from master.api.intern import intern_object, intern_strings
 
 
 def _pod(name: str) -> bytes:
@@ -40,3 +43,35 @@ def test_builtins_and_other_values_pass_through() -> None:
     assert intern_strings(doc) == {"k": ["x", {"y": "z"}, 1, None], "n": 2.5}
     assert intern_strings("s") == "s"
     assert intern_strings(None) is None
+
+
+def _versioned(uid: str, rv: str, image: str = "busybox") -> bytes:
+    return msgspec.json.encode({"metadata": {"name": "p", "namespace": "default", "uid": uid, "resourceVersion": rv},
+                                "spec": {"containers": [{"name": "c", "image": image}]}})
+
+
+def test_one_copy_of_each_object_version_while_it_is_held() -> None:
+    first = intern_object(codec.decode(_versioned("u-1", "7"), core.Pod))
+    assert intern_object(codec.decode(_versioned("u-1", "7"), core.Pod)) is first
+    assert intern_object(codec.decode(_versioned("u-1", "8"), core.Pod)) is not first
+
+
+def test_a_different_object_under_the_same_version_is_never_replaced() -> None:
+    first = intern_object(codec.decode(_versioned("u-2", "7"), core.Pod))
+    other = codec.decode(_versioned("u-2", "7", image="nginx"), core.Pod)
+    assert intern_object(other) is other
+    assert first.spec.containers[0].image == "busybox"
+
+
+def test_objects_without_uid_or_version_only_share_strings() -> None:
+    a = codec.decode(_versioned("", ""), core.Pod)
+    assert intern_object(a) is a
+    assert intern_object(codec.decode(_versioned("", ""), core.Pod)) is not a
+
+
+def test_a_copy_is_forgotten_with_its_last_holder() -> None:
+    held = intern_object(codec.decode(_versioned("u-3", "1"), core.Pod))
+    assert [k for k in intern_module._objects if k[1] == "u-3"]
+    del held
+    gc.collect()
+    assert not [k for k in intern_module._objects if k[1] == "u-3"]

@@ -34,6 +34,8 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 JSON = "application/json"
+# How long a request body may take to arrive (kube-apiserver's request timeout is a minute).
+BODY_TIMEOUT = 60.0
 # How deep a request document may nest (a Pod with affinity terms is about 10 deep).
 MAX_DEPTH = 100
 # How many values a YAML body may hold once its aliases are expanded (a body at the size limit
@@ -72,18 +74,30 @@ def media_type(request: web.Request) -> str:
     return (request.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+async def read_body(request: web.Request, limit: int, within: float = BODY_TIMEOUT) -> bytes:
+    """The whole body: 413 past ``limit`` bytes, 408 when it has not all arrived ``within``
+    seconds (a client trickling a body, or sending less than its Content-Length,
+    held the request open for good: the idle timeout only covers connections between requests)."""
+    try:
+        async with asyncio.timeout(within):
+            data = await _read(request, limit)
+    except TimeoutError:
+        raise errors.ApiError(errors.status(408, "Timeout", f"the request body did not arrive within {within:g}s")) \
+            from None
+    request[RAW_BODY] = data
+    return data
+
+
+async def _read(request: web.Request, limit: int) -> bytes:
     length = request.content_length
     if length is not None and length > limit:
         raise errors.too_large(limit)
     if length is not None:
         # The common case, in one read.
         try:
-            data = await request.content.readexactly(length)
+            return await request.content.readexactly(length)
         except asyncio.IncompleteReadError as exc:
             raise errors.bad_request(f"the request body ended after {len(exc.partial)} of {length} bytes") from exc
-        request[RAW_BODY] = data
-        return data
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):
@@ -91,9 +105,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         if size > limit:
             raise errors.too_large(limit)
         chunks.append(chunk)
-    data = b"".join(chunks)
-    request[RAW_BODY] = data
-    return data
+    return b"".join(chunks)
 
 
 def _too_deep(what: str) -> errors.ApiError:

@@ -54,6 +54,8 @@ class ApiServerSettings:
     # keep-alive one, and one that never finishes its request's head (kube-apiserver's
     # IdleTimeout; aiohttp's default of an hour let half-sent requests hold connections).
     idle_timeout: float = 90.0
+    # A request body must arrive within this many seconds, else 408.
+    body_timeout: float = 60.0
     # Events kept per resource for watch resume; older resourceVersions get 410 Gone.
     watch_cache_events: int = 1024
     # A watcher whose unsent backlog exceeds this many events is closed (it relists or resumes).

@@ -93,7 +93,7 @@ def _empty(call: Call) -> web.StreamResponse:
 
 async def _binding_name(call: Call) -> str:
     # POST /api/v1/namespaces/NS/bindings carries the pod's name in the Binding's metadata.
-    data = await body.read_body(call.request, call.server.settings.max_body_bytes)
+    data = await call.read_body()
     obj = body.parse_object(data, body.media_type(call.request))
     name = call.metadata(obj).get("name")
     if not name or not isinstance(name, str):

@@ -102,10 +102,14 @@ class Call:
                 raise errors.bad_request(f'invalid dryRun value {v!r}: only "All" is supported')
         return self.body_dry_run or bool(values)
 
+    async def read_body(self) -> bytes:
+        settings = self.server.settings
+        return await body.read_body(self.request, settings.max_body_bytes, settings.body_timeout)
+
     async def read_object(self) -> dict[str, Any]:
         data = self.request.get(BODY)
         if data is None:
-            data = await body.read_body(self.request, self.server.settings.max_body_bytes)
+            data = await self.read_body()
         return body.parse_object(data, body.media_type(self.request))
 
     def not_found(self, name: str | None = None) -> errors.ApiError:

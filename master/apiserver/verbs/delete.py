@@ -34,7 +34,7 @@ __all__ = ["checked_options", "delete", "delete_collection", "delete_object", "r
 async def _options(call: Call) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     if call.request.can_read_body:
-        data = await body.read_body(call.request, call.server.settings.max_body_bytes)
+        data = await call.read_body()
         if data.strip():
             parsed = body.parse_object(data, body.media_type(call.request) or "application/json")
             opts.update(parsed)

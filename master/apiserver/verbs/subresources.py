@@ -137,7 +137,7 @@ async def scale_write(call: Call, *, patch_kind: str | None) -> web.StreamRespon
         meta = sent.get("metadata")
         pinned = bool(meta.get("resourceVersion")) if isinstance(meta, dict) else False
     else:
-        sent = patching.parse(patch_kind, await body.read_body(call.request, call.server.settings.max_body_bytes))
+        sent = patching.parse(patch_kind, await call.read_body())
         pinned = bool(patching.names_resource_version(patch_kind, sent))
     retry = Retry(call)
     while True:

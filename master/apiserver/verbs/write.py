@@ -267,7 +267,7 @@ async def patch(call: Call, *, subresource: str = "") -> web.StreamResponse:
             415, "UnsupportedMediaType",
             "server-side apply is not supported by this server; use client-side apply (kubectl apply "
             "--server-side=false) or a merge/strategic merge patch"))
-    data = await body.read_body(call.request, call.server.settings.max_body_bytes)
+    data = await call.read_body()
     doc = patching.parse(kind, data)
     pinned = bool(patching.names_resource_version(kind, doc))
     current = _cached_copy(call)

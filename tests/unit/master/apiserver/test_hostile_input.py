@@ -471,3 +471,26 @@ async def test_integer_query_parameters_are_ascii_int64(apiserver: Api, value: s
     for params in ({"limit": value}, {"watch": "1", "timeoutSeconds": value}):
         code, status = await apiserver.get(CMS, params=params)
         assert code == 400 and "is not an integer" in status["message"], (params, status)
+
+
+async def test_a_body_that_never_arrives_is_408(tmp_path: Path) -> None:
+    # A Content-Length larger than what is sent held the request (and its connection) for good.
+    import asyncio
+    import ssl
+
+    from tests.fixtures.apiserver import admin_ssl, running_apiserver
+
+    async with running_apiserver(tmp_path, body_timeout=0.5) as api:
+        host, port = api.base.removeprefix("https://").split(":")
+        ctx: ssl.SSLContext = admin_ssl(api.data_dir)
+        reader, writer = await asyncio.open_connection(host, int(port), ssl=ctx, server_hostname=host)
+        try:
+            writer.write(f"POST {CMS} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         "Content-Length: 100\r\n\r\n{\"apiVersion\"".encode())
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readline(), 30)
+            assert head.startswith(b"HTTP/1.1 408"), head
+        finally:
+            writer.close()
+        code, _ = await api.get(CMS)
+        assert code == 200

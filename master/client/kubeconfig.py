@@ -226,6 +226,11 @@ def loads(data: bytes | str, *, path: str = "<memory>") -> KubeConfig:
         raise errors.ConfigError(f"kubeconfig {path}: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise errors.ConfigError(f"kubeconfig {path}: not valid YAML: {_first_line(exc)}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # PyYAML's constructors raise these for a value that cannot be its explicit tag (!!int abc).
+        raise errors.ConfigError(f"kubeconfig {path}: not valid YAML: {_first_line(exc)}") from exc
+    except RecursionError as exc:
+        raise errors.ConfigError(f"kubeconfig {path}: not valid YAML: nested too deeply") from exc
     if cfg is None:
         cfg = KubeConfig()
     if path != "<memory>":

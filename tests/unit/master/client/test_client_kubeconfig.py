@@ -115,6 +115,8 @@ def test_context_override_and_overrides(tmp_path: Path) -> None:
             id="bad-base64",
         ),
         pytest.param("clusters: [\n", None, "not valid YAML", id="bad-yaml"),
+        pytest.param("clusters: [{name: c, cluster: {server: !!int abc}}]\n", None, "not valid YAML",
+                     id="value-not-its-tag"),
         pytest.param("kind: Pod\n", None, 'kind is "Pod", want "Config"', id="wrong-kind"),
     ],
 )

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -195,7 +196,7 @@ class Informer(Generic[T]):
         self._synced.set()
 
     def _replace(self, items: list[T]) -> None:
-        fresh = {meta_namespace_key(o): o for o in items}
+        fresh = {sys.intern(meta_namespace_key(o)): o for o in items}
         for key in self.cache.list_keys():
             if key not in fresh:
                 old = self.cache.delete(key)
@@ -246,7 +247,7 @@ class Informer(Generic[T]):
             if rv:
                 self.resource_version = rv
             return
-        key = meta_namespace_key(obj)
+        key = sys.intern(meta_namespace_key(obj))  # shared by the caches of every informer
         if event.type == "DELETED":
             self.cache.delete(key)
             self._dispatch_delete(obj)

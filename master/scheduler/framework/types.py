@@ -20,6 +20,7 @@ objects inside (``pod``, ``node``) are shared with the informers and never mutat
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -160,7 +161,7 @@ class PodInfo:
     def __init__(self, pod: core.Pod) -> None:
         self.pod = pod
         m = pod.metadata
-        self.key = f"{m.namespace}/{m.name}"
+        self.key = sys.intern(f"{m.namespace}/{m.name}")  # the informers' key string, not a copy
         spec = pod.spec
         self.priority = spec.priority or 0
         requests = Resource()

@@ -22,7 +22,9 @@ version, and keep the first copy instead of a second::
     b is a   -> True
 
 A copy is kept only while something holds it (a weak reference by type, uid and
-resourceVersion), and only an equal object is ever replaced by it.
+resourceVersion), and only an equal object is ever replaced by it. Its empty lists and maps
+(a pod has about 20: annotations, finalizers, env, command, conditions ...) are one shared
+empty list and one shared empty dict, of the plain types, so it encodes and compares as before.
 
 Both are for an object nobody else holds yet (just decoded): it is changed in place. What
 they return is shared, like everything in an informer's cache: never mutate it.
@@ -44,6 +46,10 @@ T = TypeVar("T")
 ObjT = TypeVar("ObjT", bound=meta.Object)
 
 _intern = sys.intern
+# Shared by the empty list and map fields of every interned object. Mutating one would change
+# them all; objects out of an informer are never mutated (build a new one, STYLE.md rule 6).
+_EMPTY_LIST: list[Any] = []
+_EMPTY_DICT: dict[Any, Any] = {}
 # (type, uid, resourceVersion) -> the live copy of that object version.
 _objects: weakref.WeakValueDictionary[tuple[type, str, str], Any] = weakref.WeakValueDictionary()
 
@@ -58,7 +64,7 @@ def intern_object(obj: ObjT) -> ObjT:
     kept = _objects.get(key)
     if kept is not None and kept == obj:
         return kept
-    intern_strings(obj)
+    _struct(obj, share_empty=True)
     try:
         _objects[(type(obj), m.uid, m.resource_version)] = obj  # the key's strings: now interned
     except TypeError:  # a type without weak references: its strings are shared all the same
@@ -77,7 +83,7 @@ def intern_strings(obj: T) -> T:
     return obj
 
 
-def _struct(obj: Any) -> None:
+def _struct(obj: Any, share_empty: bool = False) -> None:
     for name in obj.__struct_fields__:
         v = getattr(obj, name)
         t = type(v)
@@ -86,28 +92,32 @@ def _struct(obj: Any) -> None:
                 setattr(obj, name, _intern(v))
         elif t is list:
             if v:
-                _list(v)
+                _list(v, share_empty)
+            elif share_empty:
+                setattr(obj, name, _EMPTY_LIST)
         elif t is dict:
             if v:
-                _dict(v)
+                _dict(v, share_empty)
+            elif share_empty:
+                setattr(obj, name, _EMPTY_DICT)
         elif isinstance(v, msgspec.Struct):
-            _struct(v)
+            _struct(v, share_empty)
 
 
-def _list(items: list[Any]) -> None:
+def _list(items: list[Any], share_empty: bool = False) -> None:
     for i, v in enumerate(items):
         t = type(v)
         if t is str:
             items[i] = _intern(v)
         elif t is dict:
-            _dict(v)
+            _dict(v, share_empty)
         elif t is list:
-            _list(v)
+            _list(v, share_empty)
         elif isinstance(v, msgspec.Struct):
-            _struct(v)
+            _struct(v, share_empty)
 
 
-def _dict(d: dict[Any, Any]) -> None:
+def _dict(d: dict[Any, Any], share_empty: bool = False) -> None:
     # Rebuilt rather than assigned key by key: the keys are interned too.
     items = list(d.items())
     d.clear()
@@ -116,9 +126,9 @@ def _dict(d: dict[Any, Any]) -> None:
         if t is str:
             v = _intern(v)
         elif t is dict:
-            _dict(v)
+            _dict(v, share_empty)
         elif t is list:
-            _list(v)
+            _list(v, share_empty)
         elif isinstance(v, msgspec.Struct):
-            _struct(v)
+            _struct(v, share_empty)
         d[_intern(k) if type(k) is str else k] = v

@@ -75,3 +75,16 @@ def test_a_copy_is_forgotten_with_its_last_holder() -> None:
     del held
     gc.collect()
     assert not [k for k in intern_module._objects if k[1] == "u-3"]
+
+
+def test_empty_lists_and_maps_of_kept_objects_are_shared_and_encode_as_before() -> None:
+    a = intern_object(codec.decode(_versioned("u-4", "1"), core.Pod))
+    b = intern_object(codec.decode(_versioned("u-5", "1"), core.Pod))
+    assert a.metadata.finalizers is b.metadata.finalizers and type(a.metadata.finalizers) is list
+    assert a.metadata.annotations is b.metadata.annotations and type(a.metadata.annotations) is dict
+    assert a.spec.containers[0].env is b.spec.containers[0].env
+    assert a.spec.containers is not b.spec.containers
+    plain = codec.decode(_versioned("u-4", "1"), core.Pod)
+    assert codec.encode(a) == codec.encode(plain)
+    assert codec.to_builtins(a) == codec.to_builtins(plain)
+    assert codec.clone(a) == plain

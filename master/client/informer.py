@@ -3,7 +3,7 @@
 An ``Informer`` keeps one resource (optionally scoped by namespace, label and field
 selectors) mirrored in ``informer.cache``:
 
-1. list every object (paged), replace the cache with the result, calling ``on_add`` /
+1. list every object (paged, 100 a page), replace the cache with the result, calling ``on_add`` /
    ``on_update`` / ``on_delete`` for the differences; ``has_synced`` becomes true;
 2. watch from the list's resourceVersion and apply each event; a watch that ends normally
    (its ``timeoutSeconds``) is restarted from the last seen resourceVersion (bookmarks keep
@@ -55,7 +55,10 @@ T = TypeVar("T", bound=meta.Object)
 
 @dataclass(frozen=True, slots=True)
 class InformerSettings:
-    page_size: int = 500
+    # Objects per LIST page. 100, not client-go's 500: a master that restarts with 1000 pods
+    # has its informers listing them all at once, and smaller pages (decoded one at a time,
+    # interned as they arrive) left its RSS ~5 MB lower (110.6 -> 105.4 MB).
+    page_size: int = 100
     # Each watch asks the server to end it after a random time in [min, 2*min) seconds, so
     # many informers do not reconnect in lock-step.
     min_watch_timeout: int = 300
@@ -188,6 +191,7 @@ class Informer(Generic[T]):
             label_selector=self.label_selector,
             field_selector=self.field_selector,
             page_size=self.settings.page_size,
+            each=intern_object,
         )
         self.lists += 1
         self._replace(items)
@@ -203,7 +207,6 @@ class Informer(Generic[T]):
                 if old is not None:
                     self._dispatch_delete(old)
         for key, obj in fresh.items():
-            obj = intern_object(obj)
             old = self.cache.put(key, obj)
             if old is None:
                 self._dispatch_add(obj)

@@ -21,7 +21,7 @@ Errors are ``master.client.errors`` (``NotFound``, ``Conflict``, ``Gone`` ...). 
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
@@ -208,11 +208,13 @@ class ApiClient:
         label_selector: str = "",
         field_selector: str = "",
         page_size: int = 500,
+        each: Callable[[T], T] | None = None,
     ) -> tuple[builtins.list[T], str]:
         """Every item, paging with limit/continue; (items, list resourceVersion).
 
         A continue token that expires mid-way (410) restarts with one unpaged list, as
-        client-go's pager does.
+        client-go's pager does. ``each`` is applied to every item as its page arrives (an
+        informer interns them there, so only one page is ever held as decoded).
         """
         items: builtins.list[T] = []
         token = ""
@@ -232,8 +234,8 @@ class ApiClient:
                 full = await self.list(
                     cls, namespace=namespace, label_selector=label_selector, field_selector=field_selector
                 )
-                return full.items, full.metadata.resource_version
-            items.extend(page.items)
+                return (full.items if each is None else [each(o) for o in full.items]), full.metadata.resource_version
+            items.extend(page.items if each is None else map(each, page.items))
             token = page.metadata.continue_
             if not token:
                 return items, page.metadata.resource_version

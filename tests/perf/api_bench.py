@@ -12,6 +12,7 @@ watchers still attached, it times the master's CPU per call of each verb
 table and writes tests/perf/results/api_bench.json.
 
     .venv/bin/python tests/perf/api_bench.py [--duration 20] [--backends embedded,etcd]
+        [--components apiserver,controller-manager,scheduler] [--restart]
 
 Targets (not assertions): p99 <= 25 ms for single-object calls, master RSS < 100 MB.
 """
@@ -288,7 +289,22 @@ def _start_etcd(binary: str, work: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{client}"
 
 
-async def run_backend(name: str, duration: float, work: Path, components: str = "apiserver") -> dict[str, Any]:
+RESTART_SETTLE_S = 10.0
+
+
+async def restarted_rss(work: Path, extra: tuple[str, ...], components: str, port: int) -> float:
+    """RSS of a master started again on the loaded data dir, once its informers have listed
+    everything (what a user's master holds after a reboot, not fed one watch event at a time)."""
+    m = start_master(work / "master", *extra, components=components, port=port)
+    try:
+        await asyncio.sleep(RESTART_SETTLE_S)
+        return rss_mb(m.proc.pid)
+    finally:
+        m.stop()
+
+
+async def run_backend(name: str, duration: float, work: Path, components: str = "apiserver",
+                      restart: bool = False) -> dict[str, Any]:
     extra: tuple[str, ...] = ()
     etcd: subprocess.Popen[bytes] | None = None
     if name == "etcd":
@@ -359,6 +375,9 @@ async def run_backend(name: str, duration: float, work: Path, components: str = 
                                "p99_ms": round(pct(b.watch_lat, 0.99), 2)},
             "fanout_watchers": NODES, "fanout_events_delivered": fanout_events,
         }
+        if restart:
+            m.stop()
+            result["rss_mb_restarted"] = round(await restarted_rss(work, extra, components, m.port), 1)
         return result
     finally:
         m.stop()
@@ -392,6 +411,7 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"{b}: master RSS {r['rss_mb_idle']} MB idle, {r['rss_mb_after_preload']} MB "
               f"(USS {r['uss_mb_after_preload']} MB) after {PODS} pods + {NODES} nodes, "
               f"max {r['rss_mb_max_under_load']} MB under load"
+              + (f"; {r['rss_mb_restarted']} MB restarted on that data" if r.get("rss_mb_restarted") else "")
               + (f"; etcd RSS {r['etcd_rss_mb']} MB" if r.get("etcd_rss_mb") else "")
               + f"; preload {r['preload_seconds']} s; {r['fanout_events_delivered']} events to "
               f"{r['fanout_watchers']} node watchers")
@@ -412,11 +432,14 @@ async def main() -> None:
                     help="what pictl master runs: apiserver (default; nothing acts on the objects) or "
                          "'apiserver,controller-manager,scheduler' (the whole master as users run it; its "
                          "controllers see 50 silent nodes and act on them)")
+    ap.add_argument("--restart", action="store_true",
+                    help="then start the master again on the loaded data and report its RSS once its "
+                         "components have listed everything")
     args = ap.parse_args()
     results: dict[str, Any] = {}
     for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
         with tempfile.TemporaryDirectory(prefix=f"api-bench-{name}-") as tmp:
-            results[name] = await run_backend(name, args.duration, Path(tmp), args.components)
+            results[name] = await run_backend(name, args.duration, Path(tmp), args.components, args.restart)
     print_table(results)
     out = ROOT / "tests" / "perf" / "results" / "api_bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,8 @@ _intern = sys.intern
 # them all; objects out of an informer are never mutated (build a new one, STYLE.md rule 6).
 _EMPTY_LIST: list[Any] = []
 _EMPTY_DICT: dict[Any, Any] = {}
+# Field values with nothing to intern (most of a struct's fields: unset, numbers, flags).
+_SCALARS = frozenset({type(None), int, bool, float})
 # (type, uid, resourceVersion) -> the live copy of that object version.
 _objects: weakref.WeakValueDictionary[tuple[type, str, str], Any] = weakref.WeakValueDictionary()
 
@@ -87,6 +89,8 @@ def _struct(obj: Any, share_empty: bool = False) -> None:
     for name in obj.__struct_fields__:
         v = getattr(obj, name)
         t = type(v)
+        if t in _SCALARS:
+            continue
         if t is str:
             if v:
                 setattr(obj, name, _intern(v))

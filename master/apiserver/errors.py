@@ -38,6 +38,7 @@ __all__ = [
     "status",
     "timeout",
     "too_large",
+    "too_large_resource_version",
     "unauthorized",
     "unsupported_media_type",
 ]
@@ -147,3 +148,13 @@ def service_unavailable(message: str) -> ApiError:
 
 def timeout(message: str) -> ApiError:
     return _of(api_status.timeout(message))
+
+
+def too_large_resource_version(requested: int, current: int) -> ApiError:
+    """A read at a revision the watch cache has not reached within its wait, as kube-apiserver
+    answers it: 504 Timeout, ``retryAfterSeconds`` 1 and the cause ``ResourceVersionTooLarge``
+    (client-go's reflector reads that cause and relists from the store)."""
+    err = _of(api_status.timeout(f"Too large resource version: {requested}, current: {current}",
+                                 retry_after_seconds=1))
+    err.body["details"]["causes"] = [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
+    return err

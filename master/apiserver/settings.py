@@ -61,6 +61,9 @@ class ApiServerSettings:
     # A watcher whose unsent backlog exceeds this many events is closed (it relists or resumes).
     watcher_queue: int = 1000
     bookmark_interval: float = 60.0
+    # A read at a resourceVersion the watch cache has not seen waits this long for it, then 504
+    # ResourceVersionTooLarge (kube-apiserver's 3 s in waitUntilFreshAndBlock).
+    fresh_cache_wait: float = 3.0
     # Events expire this many seconds after their last write (kube-apiserver's --event-ttl); 0: never.
     event_ttl: float = 3600.0
     default_watch_timeout: float = 1800.0

@@ -154,9 +154,9 @@ async def list_(call: Call) -> web.StreamResponse:
         return _store_page(call, page, want_table)
     if not token and rv_param not in ("", "0"):
         # Not older than N: the cache once it has seen N; limit is ignored, as Kubernetes does.
-        if int(rv_param) > cache.rv and not await cache.wait_for(int(rv_param), 3.0):
-            raise errors.ApiError(errors.status(504, "Timeout", f"Too large resource version: {rv_param}, "
-                                                f"current: {cache.rv}"))
+        wanted = int(rv_param)
+        if wanted > cache.rv and not await cache.wait_for(wanted, call.server.settings.fresh_cache_wait):
+            raise errors.too_large_resource_version(wanted, cache.rv)
         items, rv = cache.snapshot(prefix, match)
         return await _cache_page(call, items, rv, 0, snapshot_key, want_table)
     if not token and rv_param == "0":

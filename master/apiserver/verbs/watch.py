@@ -1,7 +1,8 @@
 """watch: a chunked stream of ``{"type": ..., "object": ...}`` lines from the watch cache.
 
 resourceVersion: unset or "0" starts with a synthetic ADDED per current object; N resumes after
-N. An N older than the cache's window ends the stream with an ERROR event carrying a 410
+N (an N the cache has not reached yet is waited for, as kube-apiserver does: only a list at such an
+N fails, with 504 ResourceVersionTooLarge). An N older than the cache's window ends the stream with an ERROR event carrying a 410
 Expired Status (as Kubernetes does; clients relist). ``timeoutSeconds`` ends the stream
 cleanly; ``allowWatchBookmarks`` adds BOOKMARK events carrying the current resourceVersion
 while the watch is quiet. Table output (``kubectl get -w``) sends one-row Tables as objects.

@@ -142,3 +142,27 @@ async def test_garbage_written_behind_our_back_is_ignored(apiserver: Api) -> Non
                 break
     code, lst = await apiserver.get(CMS, params={"resourceVersion": "0"})
     assert code == 200 and "garbage" not in [c["metadata"]["name"] for c in lst["items"]]
+
+
+async def test_watch_from_a_future_resource_version_waits_for_it(apiserver: Api) -> None:
+    # kube-apiserver's cacher keeps such a watch open (only sendInitialEvents waits for the cache
+    # and fails) and sends what comes after the resourceVersion once it happens.
+    _, lst = await apiserver.get(CMS)
+    future = int(lst["metadata"]["resourceVersion"]) + 1
+    async with apiserver.watch(CMS, {"resourceVersion": str(future)}) as w:
+        _, a = await apiserver.post(CMS, json=cm("a"))
+        await apiserver.post(CMS, json=cm("b"))
+        kind, obj = await w.next()  # type: ignore[misc]
+    assert kind == "ADDED" and int(obj["metadata"]["resourceVersion"]) > future
+    assert obj["metadata"]["name"] == ("a" if int(a["metadata"]["resourceVersion"]) > future else "b")
+
+
+async def test_list_at_a_resource_version_the_cache_never_reaches_is_504(tmp_path: Path) -> None:
+    async with running_apiserver(tmp_path, fresh_cache_wait=0.1) as api:
+        _, lst = await api.get(CMS)
+        current = int(lst["metadata"]["resourceVersion"])
+        code, status = await api.get(CMS, params={"resourceVersion": str(current + 1000)})
+    assert (code, status["code"], status["reason"]) == (504, 504, "Timeout")
+    assert status["message"] == f"Timeout: Too large resource version: {current + 1000}, current: {current}"
+    assert status["details"] == {"causes": [{"reason": "ResourceVersionTooLarge",
+                                             "message": "Too large resource version"}], "retryAfterSeconds": 1}

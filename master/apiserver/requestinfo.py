@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["RequestInfo", "parse_request_info"]
+__all__ = ["RequestInfo", "parse_request_info", "query_bool"]
 
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "GET": "get", "HEAD": "get", "DELETE": "delete"}
 
@@ -37,8 +37,11 @@ class RequestInfo:
     rest: tuple[str, ...] = ()
 
 
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.lower() in ("1", "true", "yes")
+def query_bool(value: str | None) -> bool:
+    """A boolean query parameter as kube-apiserver decodes one (apimachinery's
+    Convert_Slice_string_To_bool, not strconv.ParseBool): absent, "0" or "false" (any case) is
+    false, any other value, "" and "maybe" included, is true. ``?watch=maybe`` is a watch there."""
+    return value is not None and value != "0" and value.lower() != "false"
 
 
 def parse_request_info(method: str, path: str, query: Mapping[str, str] | None = None) -> RequestInfo:
@@ -80,6 +83,6 @@ def parse_request_info(method: str, path: str, query: Mapping[str, str] | None =
         verb = "list"
     if verb == "delete" and not name:
         verb = "deletecollection"
-    if (watch_prefix or _truthy(query.get("watch"))) and verb in ("get", "list"):
+    if (watch_prefix or query_bool(query.get("watch"))) and verb in ("get", "list"):
         verb = "watch"
     return RequestInfo(True, path, verb, group, version, resource, subresource, namespace, name, extra)

@@ -11,7 +11,7 @@ from aiohttp import web
 from master.apiserver import body, errors
 from master.apiserver.authn import UserInfo
 from master.apiserver.registry import Served
-from master.apiserver.requestinfo import RequestInfo
+from master.apiserver.requestinfo import RequestInfo, query_bool
 from master.apiserver.storage import ResourceStorage
 from master.apiserver.watchcache import WatchCache
 
@@ -56,12 +56,7 @@ def resource_version(text: str) -> int:
 
 
 def bool_param(request: web.Request, name: str) -> bool:
-    raw = (request.query.get(name) or "").lower()
-    if raw in ("1", "true", "yes"):
-        return True
-    if raw in ("", "0", "false", "no"):
-        return False
-    raise errors.bad_request(f"invalid value for {name}: {raw!r} is not a boolean")
+    return query_bool(request.query.get(name))
 
 
 # A body read early (pods' bindings are routed by a name inside the body).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from master.apiserver.requestinfo import parse_request_info
+from master.apiserver.requestinfo import parse_request_info, query_bool
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,25 @@ def test_resource_requests(method: str, path: str, query: dict[str, str], want: 
 @pytest.mark.parametrize("path", ["/healthz", "/version", "/api", "/apis", "/apis/apps", "/metrics", "/api/v1"])
 def test_non_resource_requests(path: str) -> None:
     assert not parse_request_info("GET", path).is_resource
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        pytest.param(None, False, id="absent"),
+        pytest.param("0", False, id="0"),
+        pytest.param("false", False, id="false"),
+        pytest.param("FaLsE", False, id="false-any-case"),
+        pytest.param("1", True, id="1"),
+        pytest.param("true", True, id="true"),
+        pytest.param("", True, id="empty"),
+        pytest.param("maybe", True, id="maybe"),
+        pytest.param("no", True, id="no"),
+        pytest.param("f", True, id="f-is-not-parsebool-here"),
+    ],
+)
+def test_query_bool_decodes_as_kube_apiserver(value: str | None, want: bool) -> None:
+    # apimachinery's Convert_Slice_string_To_bool: only "0" and "false" are false; no value is a 400.
+    assert query_bool(value) is want
+    verb = parse_request_info("GET", "/api/v1/pods", {} if value is None else {"watch": value}).verb
+    assert verb == ("watch" if want else "list")

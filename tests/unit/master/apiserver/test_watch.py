@@ -166,3 +166,15 @@ async def test_list_at_a_resource_version_the_cache_never_reaches_is_504(tmp_pat
     assert status["message"] == f"Timeout: Too large resource version: {current + 1000}, current: {current}"
     assert status["details"] == {"causes": [{"reason": "ResourceVersionTooLarge",
                                              "message": "Too large resource version"}], "retryAfterSeconds": 1}
+
+
+async def test_boolean_parameters_decode_as_kube_apiserver(apiserver: Api) -> None:
+    # Any value but "0" and "false" is true there (never a 400): ?watch=maybe is a watch and
+    # ?allowWatchBookmarks=x asks for bookmarks.
+    _, lst = await apiserver.get(CMS)
+    async with apiserver.watch(CMS, {"watch": "maybe", "allowWatchBookmarks": "x",
+                                     "resourceVersion": lst["metadata"]["resourceVersion"]}) as w:
+        kind, _ = await w.next()  # type: ignore[misc]
+        assert kind == "BOOKMARK"
+    code, listed = await apiserver.get(CMS, params={"watch": "FALSE"})
+    assert code == 200 and listed["kind"] == "ConfigMapList"

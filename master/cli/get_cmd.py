@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -308,7 +310,8 @@ def _merge_tables(tables: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def _watch(s: session.Session, req: _Request, *, list_first: bool) -> int:
-    """The list (unless --watch-only), then one row or document per change, until Ctrl-C."""
+    """The list (unless --watch-only), then one row or document per change, until Ctrl-C or, as
+    kubectl's, until --request-timeout has passed since the watch began (then exit 0)."""
     from master.client import errors
 
     if len(req.queries) != 1:
@@ -332,6 +335,7 @@ async def _watch(s: session.Session, req: _Request, *, list_first: bool) -> int:
     header_done = opts.no_headers
     # Only a watch's first Table event carries the column definitions (as the list does).
     columns: list[Any] = []
+    ends_at: float | None = None
     while True:
         listed = await s.rest.list(q.resource, q.namespace, label_selector=req.label_selector,
                                    field_selector=field_selector, table=table)
@@ -348,27 +352,37 @@ async def _watch(s: session.Session, req: _Request, *, list_first: bool) -> int:
         elif list_first:
             for o in listed.get("items") or []:
                 _print_watched(out, req, q, output.with_type(q.resource, o))
+        request_timeout = s.globals.request_timeout
+        if ends_at is None and request_timeout is not None:
+            ends_at = asyncio.get_running_loop().time() + request_timeout
+        watch_seconds = 1800 if request_timeout is None else max(1, min(1800, math.ceil(request_timeout)))
+        timer = asyncio.timeout_at(ends_at)
         try:
-            async for kind, obj in s.rest.watch(q.resource, q.namespace, resource_version=rv,
-                                                label_selector=req.label_selector,
-                                                field_selector=field_selector, table=table,
-                                                timeout_seconds=1800):
-                if kind == "BOOKMARK":
-                    continue
-                if not table:
-                    _print_watched(out, req, q, output.with_type(q.resource, obj))
-                    continue
-                if obj.get("columnDefinitions"):
-                    columns = obj["columnDefinitions"]
-                obj = {**obj, "columnDefinitions": columns}
-                rows = table_rows(obj, opts)
-                if rows and not header_done:
-                    widths = _columns_of(out.table([table_header(obj, opts), rows[0]]))
-                    rows = rows[1:]
-                    header_done = True
-                for cells in rows:
-                    widths = out.row(cells, widths)
+            async with timer:
+                async for kind, obj in s.rest.watch(q.resource, q.namespace, resource_version=rv,
+                                                    label_selector=req.label_selector,
+                                                    field_selector=field_selector, table=table,
+                                                    timeout_seconds=watch_seconds):
+                    if kind == "BOOKMARK":
+                        continue
+                    if not table:
+                        _print_watched(out, req, q, output.with_type(q.resource, obj))
+                        continue
+                    if obj.get("columnDefinitions"):
+                        columns = obj["columnDefinitions"]
+                    obj = {**obj, "columnDefinitions": columns}
+                    rows = table_rows(obj, opts)
+                    if rows and not header_done:
+                        widths = _columns_of(out.table([table_header(obj, opts), rows[0]]))
+                        rows = rows[1:]
+                        header_done = True
+                    for cells in rows:
+                        widths = out.row(cells, widths)
             list_first = False
+        except TimeoutError:
+            if timer.expired():
+                return 0
+            raise
         except errors.Gone:
             list_first = True  # the relist shows the state we may have missed
 

@@ -84,6 +84,13 @@ def test_get_watch_yaml_of_one_object(cluster: Cluster, ns: str) -> None:
         assert _next(lines, "configmap/") == ["configmap/one"]  # "other" is not watched
 
 
+def test_get_watch_ends_after_request_timeout(cluster: Cluster, ns: str) -> None:
+    # As kubectl's: --request-timeout bounds the watch, which then ends quietly with exit 0.
+    cluster.ok("create", "-n", ns, "cm", "one", "--from-literal=a=1")
+    result = cluster.pictl("get", "-n", ns, "cm", "-w", "-o", "name", "--request-timeout=1s")
+    assert (result.code, result.out, result.err) == (0, "configmap/one\n", "")
+
+
 def _event(ns: str, name: str, uid: str, reason: str, message: str, kind: str = "ConfigMap") -> dict[str, object]:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {"apiVersion": "v1", "kind": "Event",

@@ -5,6 +5,7 @@
     pictl patch deploy web -p '{"spec":{"replicas":3}}'
     pictl patch node pi-1 --type=merge -p '{"spec":{"unschedulable":true}}'
     pictl patch pod web --type=json -p '[{"op":"replace","path":"/spec/containers/0/image","value":"busybox:2"}]'
+    pictl patch cm web -p '{"data":{"k":"v"}}' -o yaml     # the patched object (json; name: configmap/web)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from master.cli.main import CLIError
 __all__ = ["register"]
 
 _TYPES = {"strategic": "strategic", "merge": "merge", "json": "json"}
+_OUTPUTS = ("", "yaml", "json", "name")
 
 
 def register(app: typer.Typer) -> None:
@@ -32,12 +34,16 @@ def register(app: typer.Typer) -> None:
         patch_type: str = typer.Option("strategic", "--type", help="strategic, merge or json."),
         subresource: str = typer.Option("", "--subresource", help="status or scale."),
         dry_run: str = typer.Option("none", "--dry-run", help="none or server."),
+        output_format: str = typer.Option("", "--output", "-o", help="yaml, json or name: print the results."),
         *,
         g: options.Globals,
     ) -> None:
         """Update fields of a resource using a strategic merge patch, a JSON merge patch, or a JSON patch."""
         from master.cli.kube import resources
 
+        if output_format not in _OUTPUTS:
+            raise CLIError(f'unable to match a printer suitable for the output format "{output_format}", '
+                           "allowed formats are: json,name,yaml")
         kind = _TYPES.get(patch_type)
         if kind is None:
             raise CLIError(f'--type must be one of strategic, merge or json, not "{patch_type}"')
@@ -67,9 +73,10 @@ def register(app: typer.Typer) -> None:
 
         async def run(s: session.Session) -> int:
             from master.cli.kube import errors as kube_errors
+            from master.cli.kube import output
             from master.client import errors
 
-            code = 0
+            code, printed = 0, 0
             for res, name in refs:
                 ns = s.namespace if res.namespaced else ""
                 try:
@@ -79,6 +86,16 @@ def register(app: typer.Typer) -> None:
                 except errors.ApiError as exc:
                     print(kube_errors.api_line(exc), file=sys.stderr)
                     code = 1
+                    continue
+                if output_format in ("yaml", "json"):
+                    # kubectl's printers: YAML documents after the first open with "---".
+                    doc = output.with_type(res, after)
+                    text = output.to_json(doc) if output_format == "json" else output.to_yaml(doc)
+                    sys.stdout.write(("---\n" if printed and output_format == "yaml" else "") + text)
+                    printed += 1
+                    continue
+                if output_format == "name":
+                    print(f"{resources.kind_name(res)}/{name}")
                     continue
                 changed = _spec_of(before) != _spec_of(after)
                 suffix = " (server dry run)" if dry_run == "server" else ""

@@ -224,3 +224,16 @@ def test_patch_wait_and_api_resources(cluster: Cluster, ns: str) -> None:
     assert "deployments.apps" in names and "pods" in names
     rows = cluster.ok("api-resources", "--namespaced=false").splitlines()
     assert any(line.split()[:2] == ["nodes", "no"] for line in rows)
+
+
+def test_patch_output_formats(cluster: Cluster, ns: str) -> None:
+    cluster.ok("create", "-n", ns, "cm", "a", "--from-literal=k=1")
+    cluster.ok("create", "-n", ns, "cm", "b", "--from-literal=k=1")
+    assert cluster.ok("patch", "-n", ns, "cm", "a", "-p", '{"data":{"k":"2"}}', "-o", "name") == "configmap/a\n"
+    obj = json.loads(cluster.ok("patch", "-n", ns, "cm/a", "-p", '{"data":{"k":"3"}}', "-o", "json"))
+    assert (obj["kind"], obj["apiVersion"], obj["data"]) == ("ConfigMap", "v1", {"k": "3"})
+    docs = list(yaml.safe_load_all(cluster.ok("patch", "-n", ns, "cm", "a", "b", "--type=merge",
+                                              "-p", '{"data":{"k":"4"}}', "-o", "yaml")))
+    assert [(d["metadata"]["name"], d["data"]["k"]) for d in docs] == [("a", "4"), ("b", "4")]
+    r = cluster.pictl("patch", "-n", ns, "cm", "a", "-p", "{}", "-o", "wide")
+    assert (r.code, r.out) == (1, "") and 'output format "wide"' in r.err and "json,name,yaml" in r.err

@@ -4,6 +4,8 @@ Where a read is served from::
 
     get   resourceVersion "" (default)     the store (a consistent read)
           resourceVersion "0"               the watch cache (any recent state)
+          resourceVersion N                 the watch cache once it has seen N (not older than N,
+                                            as kube-apiserver's cacher; not the object at N)
     list  resourceVersion "" (default)      the watch cache, once it has seen the store's current
                                             revision (a consistent read, as Kubernetes 1.31 does);
                                             the store if it cannot catch up in time. With limit, the
@@ -54,16 +56,23 @@ def respond_object(call: Call, obj: dict[str, Any], status: int = 200,
 
 async def get(call: Call) -> web.StreamResponse:
     rv = call.request.query.get("resourceVersion", "")
-    if rv == "0":
+    if rv:
+        await _wait_for_cache(call, resource_version(rv))
         cached = call.cache.get(call.storage.key(call.namespace, call.name))
         if cached is None:
             raise call.not_found()
         if not tables.wants_table(call.request.headers.get("Accept", "")):
             return body.json_response(None, raw=cached.raw)
         return respond_object(call, _decoder.decode(cached.raw))
-    revision = resource_version(rv) if rv else 0
-    obj = await call.storage.get(call.namespace, call.name, revision=revision)
-    return respond_object(call, obj)
+    return respond_object(call, await call.storage.get(call.namespace, call.name))
+
+
+async def _wait_for_cache(call: Call, wanted: int) -> None:
+    """A read not older than ``wanted`` waits for the watch cache to see it, or is 504
+    ResourceVersionTooLarge (kube-apiserver's waitUntilFreshAndBlock)."""
+    cache = call.cache
+    if wanted > cache.rv and not await cache.wait_for(wanted, call.server.settings.fresh_cache_wait):
+        raise errors.too_large_resource_version(wanted, cache.rv)
 
 
 def _list_envelope(call: Call, rv: int, continue_: str = "", remaining: int = 0) -> dict[str, Any]:
@@ -154,9 +163,7 @@ async def list_(call: Call) -> web.StreamResponse:
         return _store_page(call, page, want_table)
     if not token and rv_param not in ("", "0"):
         # Not older than N: the cache once it has seen N; limit is ignored, as Kubernetes does.
-        wanted = int(rv_param)
-        if wanted > cache.rv and not await cache.wait_for(wanted, call.server.settings.fresh_cache_wait):
-            raise errors.too_large_resource_version(wanted, cache.rv)
+        await _wait_for_cache(call, int(rv_param))
         items, rv = cache.snapshot(prefix, match)
         return await _cache_page(call, items, rv, 0, snapshot_key, want_table)
     if not token and rv_param == "0":

@@ -178,3 +178,17 @@ async def test_boolean_parameters_decode_as_kube_apiserver(apiserver: Api) -> No
         assert kind == "BOOKMARK"
     code, listed = await apiserver.get(CMS, params={"watch": "FALSE"})
     assert code == 200 and listed["kind"] == "ConfigMapList"
+
+
+async def test_get_at_a_resource_version_is_not_older_than_it(tmp_path: Path) -> None:
+    # kube-apiserver's cacher: the current object once the cache has seen N (not the object as
+    # it was at N), and the same 504 as a list when the cache never reaches N.
+    async with running_apiserver(tmp_path, fresh_cache_wait=0.1) as api:
+        _, first = await api.post(CMS, json=cm("c"))
+        await api.patch(f"{CMS}/c", json={"data": {"k": "2"}}, headers={"Content-Type": "application/merge-patch+json"})
+        code, got = await api.get(f"{CMS}/c", params={"resourceVersion": first["metadata"]["resourceVersion"]})
+        assert (code, got["data"]) == (200, {"k": "2"})
+        future = int(got["metadata"]["resourceVersion"]) + 1000
+        code, status = await api.get(f"{CMS}/c", params={"resourceVersion": str(future)})
+    assert (code, status["reason"], status["details"]["causes"][0]["reason"]) == (
+        504, "Timeout", "ResourceVersionTooLarge")

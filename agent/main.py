@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from dataclasses import dataclass, replace
@@ -135,13 +134,9 @@ def run(launch: Launch) -> int:
 def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: _early_stop.append(signum))
-    text = os.environ.pop(LAUNCH_ENV, "")
-    if not text:
-        print(f"error: agent.main is started by `pictl agent` (no {LAUNCH_ENV} in the environment)", file=sys.stderr)
-        return 2
     try:
-        launch = decode_launch(text)
+        launch = launch_util.from_environ(Launch, env=LAUNCH_ENV, what="agent settings")
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: agent.main is started by `pictl agent` ({exc})", file=sys.stderr)
         return 2
     return run(launch)

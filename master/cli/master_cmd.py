@@ -543,9 +543,8 @@ def launched() -> int:
     for sig in _STOP_SIGNALS:
         signal.signal(sig, lambda signum, _frame: _early_stop.append(signum))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    text = os.environ.pop(LAUNCH_ENV, "")
     try:
-        options, level = launch_util.decode(text, tuple, env=LAUNCH_ENV, what="master options")
+        options, level = launch_util.from_environ(tuple, env=LAUNCH_ENV, what="master options")
         if not isinstance(options, MasterOptions) or not isinstance(level, int):
             raise ValueError(f"{LAUNCH_ENV} does not hold master options")
     except ValueError as exc:

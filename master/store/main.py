@@ -14,7 +14,6 @@ when the store cannot start, 2 when started without a launch.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import dataclass
 
@@ -58,14 +57,9 @@ def run_launch(launch: Launch) -> int:
 
 
 def main() -> int:
-    text = os.environ.pop(LAUNCH_ENV, "")
-    if not text:
-        print(f"error: master.store.main is started by `pictl store` (no {LAUNCH_ENV} in the environment)",
-              file=sys.stderr)
-        return 2
     try:
-        launch = decode_launch(text)
+        launch = launch_util.from_environ(Launch, env=LAUNCH_ENV, what="store settings")
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: master.store.main is started by `pictl store` ({exc})", file=sys.stderr)
         return 2
     return run_launch(launch)

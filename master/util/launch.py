@@ -3,7 +3,7 @@
 environment variable, read back once and checked for their type::
 
     env = {LAUNCH_ENV: launch.encode(Launch(settings=...))}         # pictl, before the exec
-    settings = launch.decode(text, Launch, env=LAUNCH_ENV, what="store settings")  # after it
+    settings = launch.from_environ(Launch, env=LAUNCH_ENV, what="store settings")  # after it
 
 Unpickling is safe here only because the same program wrote the value a moment earlier.
 """
@@ -11,10 +11,11 @@ Unpickling is safe here only because the same program wrote the value a moment e
 from __future__ import annotations
 
 import base64
+import os
 import pickle
 from typing import Any, TypeVar
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "encode", "from_environ"]
 
 T = TypeVar("T")
 
@@ -32,3 +33,12 @@ def decode(text: str, kind: type[T], *, env: str, what: str) -> T:
     if not isinstance(obj, kind):
         raise ValueError(f"{env} does not hold {what}")
     return obj
+
+
+def from_environ(kind: type[T], *, env: str, what: str) -> T:
+    """The object ``pictl`` left in the environment variable ``env`` (removed from the environment,
+    so the process's children do not inherit it); ValueError when it is missing or damaged."""
+    text = os.environ.pop(env, "")
+    if not text:
+        raise ValueError(f"no {env} in the environment")
+    return decode(text, kind, env=env, what=what)

@@ -32,3 +32,10 @@ def test_round_trip() -> None:
 def test_damaged_values_are_a_value_error(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         launch.decode(text, Settings, env="X_LAUNCH", what="settings")
+
+
+def test_from_environ_takes_the_value_out_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_LAUNCH", launch.encode(Settings("/d")))
+    assert launch.from_environ(Settings, env="X_LAUNCH", what="settings") == Settings("/d")
+    with pytest.raises(ValueError, match="no X_LAUNCH in the environment"):
+        launch.from_environ(Settings, env="X_LAUNCH", what="settings")

@@ -36,11 +36,8 @@ _decoder = msgspec.json.Decoder()
 JSON = "application/json"
 # How long a request body may take to arrive (kube-apiserver's request timeout is a minute).
 BODY_TIMEOUT = 60.0
-# How deep a request document may nest (a Pod with affinity terms is about 10 deep).
-MAX_DEPTH = 100
-# How many values a YAML body may hold once its aliases are expanded (a body at the size limit
-# holds well under a million).
-MAX_YAML_VALUES = 1_000_000
+# How deep a request document may nest (as pictl takes them).
+MAX_DEPTH = yamlfmt.MAX_DEPTH
 # The bytes of a request body once read (the audit log's Request level shows them).
 RAW_BODY = web.RequestKey("raw_body", bytes)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -152,42 +149,18 @@ def decode_yaml(data: bytes) -> Any:
     return doc
 
 
-def _containers(value: Any) -> list[Any]:
-    items = value.values() if type(value) is dict else value
-    return [v for v in items if type(v) in (dict, list)]
-
-
 def _check_yaml_shape(doc: Any) -> None:
-    """What ``_check_depth`` checks, for a YAML document, whose aliases share nodes: nine levels
-    of nine aliases are 9**9 values from a 500-byte body (a walk or a copy of them blocked the
-    server), and an alias inside its own anchor is a cycle. Each distinct node is measured once,
-    its height and expanded size from its children's; 400 for a cycle, for more than
-    ``MAX_DEPTH`` levels, or for more than ``MAX_YAML_VALUES`` values once expanded."""
-    height: dict[int, int] = {}
-    size: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(doc, False)] if type(doc) in (dict, list) else []
-    while stack:
-        node, children_done = stack.pop()
-        key = id(node)
-        if children_done:
-            on_path.discard(key)
-            kids = _containers(node)
-            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
-            size[key] = 1 + len(node) - len(kids) + sum(size[id(k)] for k in kids)
-            if height[key] > MAX_DEPTH:
-                raise _too_deep("the request body")
-            if size[key] > MAX_YAML_VALUES:
-                raise errors.bad_request(f"the request body expands to more than {MAX_YAML_VALUES} values "
-                                         "(YAML aliases)")
-            continue
-        if key in height:
-            continue
-        if key in on_path:
-            raise errors.bad_request("the request body refers to itself (a YAML alias inside its own anchor)")
-        on_path.add(key)
-        stack.append((node, True))
-        stack.extend((k, False) for k in _containers(node) if id(k) not in height)
+    """What ``_check_depth`` checks, for a YAML document, whose aliases share nodes (a bomb of
+    nested aliases, or an alias inside its own anchor): see ``yamlfmt.check_shape``."""
+    try:
+        yamlfmt.check_shape(doc)
+    except yamlfmt.ShapeError as exc:
+        if exc.kind == "depth":
+            raise _too_deep("the request body") from None
+        if exc.kind == "size":
+            raise errors.bad_request(f"the request body expands to more than {yamlfmt.MAX_VALUES} values "
+                                     "(YAML aliases)") from None
+        raise errors.bad_request("the request body refers to itself (a YAML alias inside its own anchor)") from None
 
 
 def parse_object(data: bytes, content_type: str) -> dict[str, Any]:

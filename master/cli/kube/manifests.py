@@ -121,7 +121,9 @@ def parse(text: str, source: str) -> list[Manifest]:
                 number += 1
                 line = node.start_mark.line + 1
                 where = f"{source}: line {line}: document {number}"
-                out.extend(_objects(_JsonReady(where).value(loader.construct_document(node), ""), source, number, line))
+                doc = loader.construct_document(node)
+                _check_shape(doc, where)
+                out.extend(_objects(_JsonReady(where).value(doc, ""), source, number, line))
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -133,43 +135,37 @@ def parse(text: str, source: str) -> list[Manifest]:
     return out
 
 
-# How deep a document may nest (as the apiserver takes them).
-MAX_DEPTH = 100
-# How many values a document may hold once its YAML aliases are expanded (nine levels of nine
-# aliases are 9**9 values in 500 bytes; expanding them hung pictl).
-MAX_VALUES = 1_000_000
+def _check_shape(doc: Any, where: str) -> None:
+    """Limits on depth, on size once YAML aliases are expanded (expanding nine levels of nine
+    aliases hung pictl) and on cycles, as the apiserver takes documents (``yamlfmt.check_shape``)."""
+    try:
+        yamlfmt.check_shape(doc)
+    except yamlfmt.ShapeError as exc:
+        if exc.kind == "depth":
+            raise ManifestError(f"{where}: nested more than {yamlfmt.MAX_DEPTH} levels deep") from None
+        if exc.kind == "size":
+            raise ManifestError(f"{where}: more than {yamlfmt.MAX_VALUES} values once its YAML aliases are expanded") \
+                from None
+        raise ManifestError(f"{where}: {exc.path}: refers to itself (a YAML alias inside its own anchor)") from None
 
 
 class _JsonReady:
-    """A YAML value as the JSON the API takes, the way kubectl converts YAML: keys become strings
-    (``1: a`` is ``"1": a``); ``!!binary`` is its text; sets, NaN and infinities have no JSON
-    form, and neither has an alias inside its own anchor: each is an error naming its path."""
+    """A YAML value (its shape already checked) as the JSON the API takes, the way kubectl converts
+    YAML: keys become strings (``1: a`` is ``"1": a``); ``!!binary`` is its text; sets, NaN and
+    infinities have no JSON form: each is an error naming its path."""
 
     def __init__(self, where: str) -> None:
         self.where = where
-        self.count = 0
-        self.on_path: set[int] = set()
 
     def value(self, value: Any, path: str) -> Any:
-        self.count += 1
-        if self.count > MAX_VALUES:
-            raise ManifestError(f"{self.where}: more than {MAX_VALUES} values once its YAML aliases are expanded")
-        if isinstance(value, dict | list):
-            if id(value) in self.on_path:
-                raise ManifestError(f"{self.where}: {path}: refers to itself (a YAML alias inside its own anchor)")
-            if len(self.on_path) >= MAX_DEPTH:
-                raise ManifestError(f"{self.where}: nested more than {MAX_DEPTH} levels deep")
-            self.on_path.add(id(value))
-            try:
-                if isinstance(value, list):
-                    return [self.value(v, f"{path}[{i}]") for i, v in enumerate(value)]
-                out = {}
-                for k, v in value.items():
-                    key = k if isinstance(k, str) else _key_text(k, self.where, path)
-                    out[key] = self.value(v, f"{path}.{key}" if path else key)
-                return out
-            finally:
-                self.on_path.discard(id(value))
+        if isinstance(value, list):
+            return [self.value(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            out = {}
+            for k, v in value.items():
+                key = k if isinstance(k, str) else _key_text(k, self.where, path)
+                out[key] = self.value(v, f"{path}.{key}" if path else key)
+            return out
         if isinstance(value, bytes):
             try:
                 return value.decode("utf-8")
